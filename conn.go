@@ -1,0 +1,162 @@
+package tenantmap
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// querier is what the table code needs from a pool or a transaction. Two
+// implementations: pgx (PostgreSQL, native protocol) and database/sql
+// (SQLite). Arguments are already bound to the dialect's placeholders.
+type querier interface {
+	exec(ctx context.Context, sql string, args ...any) (int64, error)
+	query(ctx context.Context, sql string, args ...any) (rows, error)
+	queryRow(ctx context.Context, sql string, args ...any) row
+}
+
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+type row interface {
+	Scan(dest ...any) error
+}
+
+// backend is a pool: it can also begin transactions.
+type backend interface {
+	querier
+	begin(ctx context.Context) (txBackend, error)
+	close()
+}
+
+type txBackend interface {
+	querier
+	commit(ctx context.Context) error
+	rollback(ctx context.Context) error
+}
+
+// copier is the optional bulk-load capability (pgx CopyFrom).
+type copier interface {
+	copyFrom(ctx context.Context, table pgx.Identifier, cols []string, src [][]any) (int64, error)
+}
+
+// pgx ------------------------------------------------------------------------
+
+type pgxQuerier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error)
+}
+
+type pgxBackend struct {
+	q    pgxQuerier
+	pool *pgxpool.Pool // nil inside a transaction
+	tx   pgx.Tx
+	own  bool // close the pool on close
+}
+
+func (b *pgxBackend) exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	tag, err := b.q.Exec(ctx, sql, args...)
+	return tag.RowsAffected(), err
+}
+
+func (b *pgxBackend) query(ctx context.Context, sql string, args ...any) (rows, error) {
+	r, err := b.q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (b *pgxBackend) queryRow(ctx context.Context, sql string, args ...any) row {
+	return b.q.QueryRow(ctx, sql, args...)
+}
+
+func (b *pgxBackend) copyFrom(ctx context.Context, table pgx.Identifier, cols []string, src [][]any) (int64, error) {
+	return b.q.CopyFrom(ctx, table, cols, pgx.CopyFromRows(src))
+}
+
+func (b *pgxBackend) begin(ctx context.Context) (txBackend, error) {
+	tx, err := b.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &pgxBackend{q: tx, tx: tx}, nil
+}
+
+func (b *pgxBackend) commit(ctx context.Context) error   { return b.tx.Commit(ctx) }
+func (b *pgxBackend) rollback(ctx context.Context) error { return b.tx.Rollback(ctx) }
+
+func (b *pgxBackend) close() {
+	if b.own && b.pool != nil {
+		b.pool.Close()
+	}
+}
+
+// database/sql -----------------------------------------------------------------
+
+type sqlQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+type sqlBackend struct {
+	q  sqlQuerier
+	db *sql.DB // nil inside a transaction
+	tx *sql.Tx
+}
+
+func (b *sqlBackend) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := b.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (b *sqlBackend) query(ctx context.Context, query string, args ...any) (rows, error) {
+	r, err := b.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{r}, nil
+}
+
+func (b *sqlBackend) queryRow(ctx context.Context, query string, args ...any) row {
+	return b.q.QueryRowContext(ctx, query, args...)
+}
+
+func (b *sqlBackend) begin(ctx context.Context) (txBackend, error) {
+	tx, err := b.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlBackend{q: tx, tx: tx}, nil
+}
+
+func (b *sqlBackend) commit(context.Context) error   { return b.tx.Commit() }
+func (b *sqlBackend) rollback(context.Context) error { return b.tx.Rollback() }
+func (b *sqlBackend) close() {
+	if b.db != nil {
+		b.db.Close()
+	}
+}
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { r.Rows.Close() }
+
+// isNoRows reports a driver's "no rows" error.
+func isNoRows(err error) bool {
+	return errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows)
+}

@@ -1,0 +1,353 @@
+package tenantmap
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/tenantmap/tenantmap/dialect"
+	"github.com/tenantmap/tenantmap/dialect/postgres"
+	"github.com/tenantmap/tenantmap/dialect/sqlite"
+	_ "modernc.org/sqlite" // the embedded default: pure Go, no C compiler
+)
+
+// ErrInvalidURL: a database URL names no supported database or cannot be parsed.
+var ErrInvalidURL = errors.New("tenantmap: invalid database URL")
+
+// Config says how to open a DB. Build one with ParseConfig, change what you
+// need, and pass it to OpenConfig.
+type Config struct {
+	// Driver is "sqlite" or "postgres".
+	Driver string
+	// DSN is the driver's connection string: a pgx URL or key/value string,
+	// or a modernc.org/sqlite file name with its query parameters.
+	DSN string
+	// Schema holds the catalog and, for TablePerTenant, the tenants' tables
+	// (PostgreSQL; "public" by default). Ignored on SQLite.
+	Schema string
+	// RegistrySize bounds the number of cached mappings (DefaultRegistrySize
+	// if 0).
+	RegistrySize int
+	// MaxConns caps the pool's connections (0: the driver's default; pgx uses
+	// max(4, cores), SQLite 4).
+	MaxConns int
+
+	// StatementCacheSize is, on PostgreSQL, the number of prepared statements
+	// each connection keeps (pgx's default is 512). Every tenant has its own
+	// SQL text, so the working set is tenants × statements; see
+	// docs/benchmarks.md for the figures behind the default of 4096.
+	StatementCacheSize int
+	// GenericPlans sets plan_cache_mode=force_generic_plan on PostgreSQL
+	// connections. With many tenants each prepared statement runs too few
+	// times on one connection to earn PostgreSQL's generic plan, so every
+	// lookup is planned anew; forcing generic plans makes key lookups cheap
+	// again. It is a per-connection constant, not tenant state. It can pick a
+	// worse plan for filters on skewed data: measure before turning it on for
+	// query-heavy loads.
+	GenericPlans bool
+
+	pool *pgxpool.Pool // handed in by OpenPool
+}
+
+// ParseConfig parses a database URL:
+//
+//	sqlite:app.db            a SQLite file (created if missing)
+//	sqlite:/abs/path/app.db  idem, absolute
+//	postgres://user@host:5432/db?sslmode=disable  (or postgresql://, or pgx's key=value form after "postgres:")
+func ParseConfig(rawURL string) (*Config, error) {
+	scheme, rest, ok := strings.Cut(rawURL, ":")
+	if !ok {
+		return nil, fmt.Errorf("%w: %q has no scheme (sqlite:FILE or postgres://…)", ErrInvalidURL, redact(rawURL))
+	}
+	switch scheme {
+	case "sqlite", "sqlite3", "file":
+		path := strings.TrimPrefix(rest, "//")
+		if path == "" || strings.HasPrefix(path, "?") {
+			return nil, fmt.Errorf("%w: %q names no file", ErrInvalidURL, rawURL)
+		}
+		return &Config{Driver: "sqlite", DSN: path}, nil
+	case "postgres", "postgresql":
+		dsn := rawURL
+		if !strings.HasPrefix(rest, "//") {
+			dsn = rest // key=value form
+		}
+		if _, err := pgxpool.ParseConfig(dsn); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidURL, err)
+		}
+		return &Config{Driver: "postgres", DSN: dsn, Schema: "public", StatementCacheSize: 4096}, nil
+	}
+	return nil, fmt.Errorf("%w: unknown scheme %q (sqlite or postgres)", ErrInvalidURL, scheme)
+}
+
+// redact hides a password in a URL for messages.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+// DB is a handle on one database for many tenants. It is safe for
+// concurrent use; open one per process and share it.
+type DB struct {
+	cfg     Config
+	dialect dialect.Dialect
+	be      backend
+	reg     *Registry
+	cat     *catalog
+
+	mu       sync.RWMutex
+	bindings []*binding
+	byName   map[string]*binding
+	closed   atomic.Bool
+}
+
+// binding is a model registered on a DB with its strategy.
+type binding struct {
+	model    *Model
+	strategy Strategy
+}
+
+// Open opens the database the URL names; see ParseConfig for the forms.
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	cfg, err := ParseConfig(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return OpenConfig(ctx, cfg)
+}
+
+// OpenPool opens a DB on a pgx pool the caller made and keeps owning: Close
+// does not close it. cfg may be nil.
+func OpenPool(ctx context.Context, pool *pgxpool.Pool, cfg *Config) (*DB, error) {
+	c := Config{Schema: "public"}
+	if cfg != nil {
+		c = *cfg
+	}
+	c.Driver, c.pool = "postgres", pool
+	return OpenConfig(ctx, &c)
+}
+
+// OpenConfig opens a DB as cfg says and checks that the server answers.
+func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
+	db := &DB{cfg: *cfg, byName: map[string]*binding{}}
+	switch cfg.Driver {
+	case "sqlite":
+		db.dialect = sqlite.Dialect{}
+		db.cfg.Schema = ""
+		sdb, err := openSQLite(cfg)
+		if err != nil {
+			return nil, err
+		}
+		db.be = &sqlBackend{q: sdb, db: sdb}
+	case "postgres":
+		db.dialect = postgres.Dialect{}
+		if db.cfg.Schema == "" {
+			db.cfg.Schema = "public"
+		}
+		if !validName(db.cfg.Schema, 63) {
+			return nil, fmt.Errorf("%w: schema %q", ErrInvalidURL, db.cfg.Schema)
+		}
+		be := &pgxBackend{pool: cfg.pool}
+		if be.pool == nil {
+			pc, err := pgxpool.ParseConfig(cfg.DSN)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrInvalidURL, err)
+			}
+			if cfg.StatementCacheSize > 0 {
+				pc.ConnConfig.StatementCacheCapacity = cfg.StatementCacheSize
+			}
+			if cfg.GenericPlans {
+				pc.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+			}
+			if cfg.MaxConns > 0 {
+				pc.MaxConns = int32(cfg.MaxConns)
+			}
+			be.pool, err = pgxpool.NewWithConfig(ctx, pc)
+			if err != nil {
+				return nil, opError("open", "", "", err)
+			}
+			be.own = true
+		}
+		be.q = be.pool
+		db.be = be
+	default:
+		return nil, fmt.Errorf("%w: unknown driver %q", ErrInvalidURL, cfg.Driver)
+	}
+	db.reg = newRegistry(cfg.RegistrySize, db.buildMapping)
+	db.cat = newCatalog(db.dialect, db.cfg.Schema)
+	if err := db.ping(ctx); err != nil {
+		db.be.close()
+		return nil, opError("open", "", "", err)
+	}
+	return db, nil
+}
+
+func openSQLite(cfg *Config) (*sql.DB, error) {
+	name, query, _ := strings.Cut(cfg.DSN, "?")
+	params, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidURL, err)
+	}
+	// WAL lets readers run beside the writer; the busy timeout makes a
+	// writer wait for the lock instead of failing; immediate transactions
+	// take the write lock at BEGIN, so two transactions never deadlock
+	// upgrading read locks.
+	pragmas := params["_pragma"]
+	if !hasPragma(pragmas, "busy_timeout") {
+		pragmas = append(pragmas, "busy_timeout(10000)")
+	}
+	if !hasPragma(pragmas, "journal_mode") && name != ":memory:" {
+		pragmas = append(pragmas, "journal_mode(WAL)")
+	}
+	if !hasPragma(pragmas, "synchronous") {
+		pragmas = append(pragmas, "synchronous(NORMAL)")
+	}
+	if !hasPragma(pragmas, "foreign_keys") {
+		pragmas = append(pragmas, "foreign_keys(1)")
+	}
+	params["_pragma"] = pragmas
+	if params.Get("_txlock") == "" {
+		params.Set("_txlock", "immediate")
+	}
+	if params.Get("_time_format") == "" {
+		params.Set("_time_format", "sqlite")
+	}
+	sdb, err := sql.Open("sqlite", "file:"+name+"?"+params.Encode())
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case name == ":memory:":
+		sdb.SetMaxOpenConns(1) // each connection would get its own empty database
+	case cfg.MaxConns > 0:
+		sdb.SetMaxOpenConns(cfg.MaxConns)
+	default:
+		sdb.SetMaxOpenConns(4)
+	}
+	sdb.SetMaxIdleConns(4)
+	return sdb, nil
+}
+
+func hasPragma(pragmas []string, name string) bool {
+	for _, p := range pragmas {
+		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(p)), name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (db *DB) ping(ctx context.Context) error {
+	var one int
+	return db.be.queryRow(ctx, "SELECT 1").Scan(&one)
+}
+
+// Close closes the DB's pool (not one handed to OpenPool).
+func (db *DB) Close() error {
+	if db.closed.Swap(true) {
+		return nil
+	}
+	db.be.close()
+	return nil
+}
+
+// Dialect returns the DB's SQL dialect.
+func (db *DB) Dialect() dialect.Dialect { return db.dialect }
+
+// Registry returns the DB's cache of mappings: its counters and invalidation.
+func (db *DB) Registry() *Registry { return db.reg }
+
+// ModelOption changes how Register compiles a model.
+type ModelOption func(*modelOptions)
+
+type modelOptions struct{ name string }
+
+// ModelName sets the model's name (default: the struct's name in
+// snake_case). It names the table and the raw-SQL token {name}.
+func ModelName(name string) ModelOption { return func(o *modelOptions) { o.name = name } }
+
+// Register compiles T into a model, binds it to db with strategy s and
+// returns its table. Every problem with T is reported at once. Register a
+// model before creating the tenants that use it: Create provisions the
+// tables of the models registered at that time.
+func Register[T any](db *DB, s Strategy, opts ...ModelOption) (*Table[T], error) {
+	var o modelOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	m, err := compileModel(reflect.TypeFor[T](), o.name)
+	if err != nil {
+		return nil, err
+	}
+	s, err = s.resolve(m, db.dialect)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", m.name, err)
+	}
+	b := &binding{model: m, strategy: s}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if _, dup := db.byName[m.name]; dup {
+		return nil, fmt.Errorf("%w: a model named %q is already registered", ErrInvalidModel, m.name)
+	}
+	db.byName[m.name] = b
+	db.bindings = append(db.bindings, b)
+	return &Table[T]{db: db, b: b}, nil
+}
+
+func (db *DB) snapshotBindings() []*binding {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return append([]*binding(nil), db.bindings...)
+}
+
+func (db *DB) bindingNamed(name string) *binding {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return db.byName[name]
+}
+
+// tenantOf returns the tenant a call is for: explicit if set (and then the
+// context must carry no other), else the context's.
+func tenantOf(ctx context.Context, explicit string) (string, error) {
+	id, ok := TenantFrom(ctx)
+	switch {
+	case explicit != "" && ok && id != explicit:
+		return "", fmt.Errorf("%w: the call names %q, its context carries %q", ErrTenantMismatch, explicit, id)
+	case explicit != "":
+		return explicit, nil
+	case !ok:
+		return "", ErrNoTenant
+	}
+	return id, nil
+}
+
+// mapping returns the tenant's mapping of b, from the registry.
+func (db *DB) mapping(ctx context.Context, b *binding, tenant string) (*mapping, error) {
+	if db.closed.Load() {
+		return nil, ErrClosed
+	}
+	return db.reg.lookup(ctx, registryKey{binding: b, tenant: tenant})
+}
+
+// buildMapping is the registry's miss path: validate the id, read the
+// tenant's placement from the catalog, render the SQL.
+func (db *DB) buildMapping(ctx context.Context, k registryKey) (*mapping, error) {
+	if err := ValidateTenantID(k.tenant); err != nil {
+		return nil, err
+	}
+	t, err := db.cat.get(ctx, db.be, k.tenant)
+	if err != nil {
+		return nil, err
+	}
+	schema, table := k.binding.strategy.physical(t.Key, k.binding.model.name, db.cfg.Schema, db.dialect.MaxIdentifierLength())
+	return buildMapping(db.dialect, k.binding.model, k.tenant, schema, table), nil
+}

@@ -1,0 +1,113 @@
+// Package dialect holds what differs between the SQL databases tenantmap
+// supports: identifier quoting, placeholders, column types, identifier limits
+// and capability flags. It is the only layer that knows a database's syntax;
+// the root package renders SQL through a Dialect and never compares names.
+package dialect
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Kind is the storage class of a model column, independent of any database.
+type Kind uint8
+
+// The kinds a model column can have.
+const (
+	Invalid Kind = iota
+	Bool
+	Int16
+	Int32
+	Int64
+	Float32
+	Float64
+	String
+	Bytes
+	Time
+	JSON
+	UUID
+)
+
+var kindNames = [...]string{"invalid", "bool", "int16", "int32", "int64", "float32", "float64", "string", "bytes", "time", "json", "uuid"}
+
+// String returns the kind's name as written in model tags (type:uuid).
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Feature is a set of capability flags. Code branches on features, never on a
+// dialect's name.
+type Feature uint32
+
+// Capabilities a dialect may have.
+const (
+	// Schemas: the database has schemas inside a database (PostgreSQL).
+	Schemas Feature = 1 << iota
+	// Returning: INSERT … RETURNING is available.
+	Returning
+	// TransactionalDDL: CREATE/ALTER/DROP run inside a transaction and roll back with it.
+	TransactionalDDL
+	// CopyFrom: a bulk-load protocol exists (PostgreSQL COPY).
+	CopyFrom
+)
+
+// Column describes one column for DDL rendering.
+type Column struct {
+	Name     string
+	Kind     Kind
+	Size     int  // maximum length of a string column, 0 for unbounded
+	Nullable bool // NULL allowed
+	AutoPK   bool // an auto-generated integer primary key
+}
+
+// Dialect is what differs between databases. Implementations are stateless and
+// safe for concurrent use.
+type Dialect interface {
+	// Name is the dialect's name, for messages ("sqlite", "postgres").
+	Name() string
+	// Features reports the dialect's capabilities.
+	Features() Feature
+	// MaxIdentifierLength is the longest identifier, in bytes, the server keeps.
+	MaxIdentifierLength() int
+	// AppendIdent appends ident quoted so that the server reads it as exactly
+	// one identifier equal to ident.
+	AppendIdent(b []byte, ident string) []byte
+	// AppendPlaceholder appends the n-th (1-based) bind parameter marker.
+	AppendPlaceholder(b []byte, n int) []byte
+	// ColumnType renders a column's type, without NULL or DEFAULT clauses; for
+	// an AutoPK column it includes the primary key clause.
+	ColumnType(c Column) string
+	// AppendLimit appends a LIMIT/OFFSET clause with a leading space; a
+	// negative limit means none, a zero offset is left out.
+	AppendLimit(b []byte, limit, offset int) []byte
+	// ReservedPrefix reports whether a name is reserved for the server's own
+	// objects (pg_ on PostgreSQL, sqlite_ on SQLite).
+	ReservedPrefix(name string) bool
+}
+
+// Quote returns ident quoted by d.
+func Quote(d Dialect, ident string) string {
+	return string(d.AppendIdent(nil, ident))
+}
+
+// AppendQuoted appends ident between q characters, doubling any q inside it.
+// PostgreSQL and SQLite quote with '"', MySQL with '`'.
+func AppendQuoted(b []byte, ident string, q byte) []byte {
+	b = append(b, q)
+	for i := 0; i < len(ident); i++ {
+		c := ident[i]
+		if c == q {
+			b = append(b, q)
+		}
+		b = append(b, c)
+	}
+	return append(b, q)
+}
+
+// HasPrefixFold reports whether s begins with prefix, ignoring ASCII case.
+func HasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}

@@ -1,0 +1,79 @@
+// Package sqlite is tenantmap's dialect for SQLite, used through the pure-Go
+// driver modernc.org/sqlite.
+package sqlite
+
+import (
+	"strconv"
+
+	"github.com/tenantmap/tenantmap/dialect"
+)
+
+// Dialect is the SQLite dialect. Its zero value is ready to use.
+type Dialect struct{}
+
+var _ dialect.Dialect = Dialect{}
+
+// Name returns "sqlite".
+func (Dialect) Name() string { return "sqlite" }
+
+// Features: SQLite has RETURNING (3.35+) and transactional DDL, no schemas
+// inside a database and no COPY.
+func (Dialect) Features() dialect.Feature {
+	return dialect.Returning | dialect.TransactionalDDL
+}
+
+// MaxIdentifierLength: SQLite has no limit; 128 keeps names portable and
+// readable.
+func (Dialect) MaxIdentifierLength() int { return 128 }
+
+// AppendIdent quotes with double quotes.
+func (Dialect) AppendIdent(b []byte, ident string) []byte { return dialect.AppendQuoted(b, ident, '"') }
+
+// AppendPlaceholder appends ?NNN, numbered so a parameter can be reused.
+func (Dialect) AppendPlaceholder(b []byte, n int) []byte {
+	return strconv.AppendInt(append(b, '?'), int64(n), 10)
+}
+
+// ColumnType maps kinds onto SQLite's declared types. DATETIME makes the driver
+// parse stored times back into time.Time.
+func (Dialect) ColumnType(c dialect.Column) string {
+	if c.AutoPK {
+		return "INTEGER PRIMARY KEY AUTOINCREMENT"
+	}
+	switch c.Kind {
+	case dialect.Bool:
+		return "BOOLEAN"
+	case dialect.Int16, dialect.Int32, dialect.Int64:
+		return "INTEGER"
+	case dialect.Float32, dialect.Float64:
+		return "REAL"
+	case dialect.Bytes:
+		return "BLOB"
+	case dialect.Time:
+		return "DATETIME"
+	case dialect.JSON:
+		return "TEXT" // a declared type "JSON" would get NUMERIC affinity and turn '1' into 1
+	default:
+		if c.Size > 0 {
+			return "VARCHAR(" + strconv.Itoa(c.Size) + ")"
+		}
+		return "TEXT"
+	}
+}
+
+// ReservedPrefix: names beginning with sqlite_ are SQLite's own.
+func (Dialect) ReservedPrefix(name string) bool { return dialect.HasPrefixFold(name, "sqlite_") }
+
+// AppendLimit: SQLite needs a LIMIT before an OFFSET; -1 means no limit.
+func (Dialect) AppendLimit(b []byte, limit, offset int) []byte {
+	if limit < 0 && offset == 0 {
+		return b
+	}
+	b = append(b, " LIMIT "...)
+	b = strconv.AppendInt(b, int64(limit), 10)
+	if offset > 0 {
+		b = append(b, " OFFSET "...)
+		b = strconv.AppendInt(b, int64(offset), 10)
+	}
+	return b
+}

@@ -1,0 +1,83 @@
+package tenantmap
+
+import (
+	"database/sql"
+	"errors"
+	"strings"
+)
+
+// Sentinel errors. Callers branch on them with errors.Is; every error the
+// package returns wraps one of them or a driver error.
+var (
+	// ErrNoTenant: the call named no tenant, neither in its context nor explicitly.
+	ErrNoTenant = errors.New("tenantmap: no tenant in context")
+	// ErrInvalidTenantID: a tenant id does not match the documented pattern.
+	ErrInvalidTenantID = errors.New("tenantmap: invalid tenant id")
+	// ErrTenantNotFound: the catalog has no such tenant.
+	ErrTenantNotFound = errors.New("tenantmap: tenant not found")
+	// ErrTenantExists: Create named a tenant the catalog already has.
+	ErrTenantExists = errors.New("tenantmap: tenant already exists")
+	// ErrTenantMismatch: a call named one tenant explicitly while its context
+	// (or its transaction) belongs to another.
+	ErrTenantMismatch = errors.New("tenantmap: tenant mismatch")
+	// ErrDropNotConfirmed: Drop was called without ConfirmDrop naming the same tenant.
+	ErrDropNotConfirmed = errors.New("tenantmap: drop not confirmed")
+	// ErrInvalidModel: a struct cannot be compiled into a model.
+	ErrInvalidModel = errors.New("tenantmap: invalid model")
+	// ErrInvalidQuery: a query, raw statement or column list is malformed.
+	ErrInvalidQuery = errors.New("tenantmap: invalid query")
+	// ErrNotFound: no row has the key, or no row matched. It also matches
+	// sql.ErrNoRows.
+	ErrNotFound error = notFound{}
+	// ErrClosed: the DB has been closed.
+	ErrClosed = errors.New("tenantmap: database closed")
+)
+
+type notFound struct{}
+
+func (notFound) Error() string { return "tenantmap: not found" }
+
+// Is makes errors.Is(ErrNotFound, sql.ErrNoRows) true, so code written for
+// database/sql keeps working.
+func (notFound) Is(target error) bool { return target == sql.ErrNoRows }
+
+// Error is the error of an operation on one tenant: it names the operation,
+// the tenant and, where there is one, the model, and wraps the cause.
+type Error struct {
+	Op     string // "get", "insert", "create tenant", …
+	Tenant string // the tenant id; empty when the call named none
+	Model  string // the model's name, if any
+	Err    error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("tenantmap: ")
+	b.WriteString(e.Op)
+	if e.Model != "" {
+		b.WriteString(" ")
+		b.WriteString(e.Model)
+	}
+	if e.Tenant != "" {
+		b.WriteString(" (tenant ")
+		b.WriteString(e.Tenant)
+		b.WriteString(")")
+	}
+	b.WriteString(": ")
+	b.WriteString(strings.TrimPrefix(e.Err.Error(), "tenantmap: "))
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+func opError(op, tenant, model string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var te *Error
+	if errors.As(err, &te) && te.Op == op {
+		return err
+	}
+	return &Error{Op: op, Tenant: tenant, Model: model, Err: err}
+}

@@ -1,0 +1,288 @@
+package tenantmap
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tenantmap/tenantmap/dialect"
+)
+
+// Query selects rows of one tenant's table: filters, order, limit, offset.
+// Queries are values; each method returns a new Query and leaves its
+// receiver as it was. The zero Query selects every row.
+//
+// Filters are SQL fragments written by the programmer, with ? for each
+// value; the values always travel as bind parameters. Write ?? for a
+// literal question mark (PostgreSQL's jsonb ? operator). Order is given by
+// column names, checked against the model, so a sort key taken from a
+// request cannot inject SQL.
+type Query struct {
+	where  []clause
+	order  []string
+	limit  int // 0: none
+	offset int
+	hasLim bool
+}
+
+type clause struct {
+	sql  string
+	args []any
+}
+
+// Where returns a Query with one filter.
+func Where(sql string, args ...any) Query { return Query{}.Where(sql, args...) }
+
+// OrderBy returns a Query ordered by the given columns ("priority DESC").
+func OrderBy(cols ...string) Query { return Query{}.OrderBy(cols...) }
+
+// Where adds a filter; filters are joined with AND.
+func (q Query) Where(sql string, args ...any) Query {
+	q.where = append(q.where[:len(q.where):len(q.where)], clause{sql: sql, args: args})
+	return q
+}
+
+// OrderBy appends sort keys: a column name, optionally followed by ASC or DESC.
+func (q Query) OrderBy(cols ...string) Query {
+	q.order = append(q.order[:len(q.order):len(q.order)], cols...)
+	return q
+}
+
+// Limit caps the number of rows; a negative n removes the cap.
+func (q Query) Limit(n int) Query {
+	q.limit, q.hasLim = n, n >= 0
+	return q
+}
+
+// Offset skips the first n rows.
+func (q Query) Offset(n int) Query {
+	q.offset = n
+	return q
+}
+
+// render appends the WHERE, ORDER BY and LIMIT clauses and returns the
+// arguments in order.
+func (q Query) render(b []byte, d dialect.Dialect, m *Model, withOrder bool) ([]byte, []any, error) {
+	var args []any
+	for i, c := range q.where {
+		if i == 0 {
+			b = append(b, " WHERE "...)
+		} else {
+			b = append(b, " AND "...)
+		}
+		b = append(b, '(')
+		var err error
+		b, args, err = rebind(b, d, c.sql, c.args, args)
+		if err != nil {
+			return nil, nil, err
+		}
+		b = append(b, ')')
+	}
+	if withOrder {
+		for i, o := range q.order {
+			if i == 0 {
+				b = append(b, " ORDER BY "...)
+			} else {
+				b = append(b, ", "...)
+			}
+			var err error
+			if b, err = appendOrder(b, d, m, o); err != nil {
+				return nil, nil, err
+			}
+		}
+		if q.offset < 0 {
+			return nil, nil, fmt.Errorf("%w: negative offset %d", ErrInvalidQuery, q.offset)
+		}
+		lim := -1
+		if q.hasLim {
+			lim = q.limit
+		}
+		b = d.AppendLimit(b, lim, q.offset)
+	}
+	return b, args, nil
+}
+
+func appendOrder(b []byte, d dialect.Dialect, m *Model, o string) ([]byte, error) {
+	fields := strings.Fields(o)
+	if len(fields) == 0 || len(fields) > 2 {
+		return nil, fmt.Errorf("%w: order %q: want a column, optionally ASC or DESC", ErrInvalidQuery, o)
+	}
+	f := m.byCol[fields[0]]
+	if f == nil {
+		return nil, fmt.Errorf("%w: order %q: %s has no column %q (columns: %s)", ErrInvalidQuery, o, m.name, fields[0], strings.Join(m.Columns(), ", "))
+	}
+	b = d.AppendIdent(b, f.column)
+	if len(fields) == 2 {
+		switch strings.ToUpper(fields[1]) {
+		case "ASC":
+			b = append(b, " ASC"...)
+		case "DESC":
+			b = append(b, " DESC"...)
+		default:
+			return nil, fmt.Errorf("%w: order %q: want ASC or DESC after the column", ErrInvalidQuery, o)
+		}
+	}
+	return b, nil
+}
+
+// rebind copies a programmer's SQL fragment, turning each ? outside string
+// literals, quoted identifiers and comments into the dialect's placeholder,
+// numbered after the arguments already in args. A ; outside literals is
+// refused: a fragment is part of one statement.
+func rebind(b []byte, d dialect.Dialect, sql string, fragArgs, args []any) ([]byte, []any, error) {
+	used := 0
+	err := scanSQL(sql, func(tok sqlToken) error {
+		switch tok.kind {
+		case tokPlaceholder:
+			if used >= len(fragArgs) {
+				return fmt.Errorf("%w: %q has more ? than the %d values given", ErrInvalidQuery, sql, len(fragArgs))
+			}
+			args = append(args, fragArgs[used])
+			used++
+			b = d.AppendPlaceholder(b, len(args))
+		case tokSemicolon:
+			return fmt.Errorf("%w: %q: ; is not allowed in a fragment", ErrInvalidQuery, sql)
+		case tokTable:
+			return fmt.Errorf("%w: %q: {%s} table tokens are for raw statements (DB.Exec, DB.Query)", ErrInvalidQuery, sql, tok.text)
+		default:
+			b = append(b, tok.text...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if used != len(fragArgs) {
+		return nil, nil, fmt.Errorf("%w: %q has %d ? for %d values", ErrInvalidQuery, sql, used, len(fragArgs))
+	}
+	return b, args, nil
+}
+
+type tokKind uint8
+
+const (
+	tokText        tokKind = iota // copied as is (including literals and comments)
+	tokPlaceholder                // ?
+	tokSemicolon                  // ;
+	tokTable                      // {name}; text is the name
+)
+
+type sqlToken struct {
+	kind tokKind
+	text string
+}
+
+// scanSQL splits SQL into text and the tokens tenantmap rewrites. It knows
+// '…' and "…" and `…` quoting (doubled quotes inside), -- and /* */
+// comments, and PostgreSQL's E'…' and dollar-quoted strings; ?? yields a
+// literal ?. An unterminated literal or comment is an error: the statement
+// would mean something other than it looks.
+func scanSQL(s string, emit func(sqlToken) error) error {
+	start := 0
+	flush := func(end int) error {
+		if end > start {
+			return emit(sqlToken{kind: tokText, text: s[start:end]})
+		}
+		return nil
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\'' || c == '"' || c == '`':
+			j := i + 1
+			escapes := c == '\'' && i > 0 && (s[i-1] == 'E' || s[i-1] == 'e') && (i < 2 || !isIdentByte(s[i-2]))
+			for {
+				if j >= len(s) {
+					return fmt.Errorf("%w: unterminated %c literal in %q", ErrInvalidQuery, c, s)
+				}
+				if escapes && s[j] == '\\' {
+					j += 2
+					continue
+				}
+				if s[j] == c {
+					if j+1 < len(s) && s[j+1] == c {
+						j += 2
+						continue
+					}
+					break
+				}
+				j++
+			}
+			i = j + 1
+		case c == '-' && i+1 < len(s) && s[i+1] == '-':
+			j := strings.IndexByte(s[i:], '\n')
+			if j < 0 {
+				i = len(s)
+			} else {
+				i += j + 1
+			}
+		case c == '/' && i+1 < len(s) && s[i+1] == '*':
+			j := strings.Index(s[i+2:], "*/")
+			if j < 0 {
+				return fmt.Errorf("%w: unterminated comment in %q", ErrInvalidQuery, s)
+			}
+			i += j + 4
+		case c == '$' && (i == 0 || !isIdentByte(s[i-1])):
+			// $tag$ … $tag$ (PostgreSQL); $1 is left alone.
+			j := i + 1
+			for j < len(s) && (isIdentByte(s[j]) && !(s[j] >= '0' && s[j] <= '9' && j == i+1)) {
+				j++
+			}
+			if j < len(s) && s[j] == '$' {
+				tag := s[i : j+1]
+				k := strings.Index(s[j+1:], tag)
+				if k < 0 {
+					return fmt.Errorf("%w: unterminated %s string in %q", ErrInvalidQuery, tag, s)
+				}
+				i = j + 1 + k + len(tag)
+			} else {
+				i++
+			}
+		case c == '?':
+			if err := flush(i); err != nil {
+				return err
+			}
+			if i+1 < len(s) && s[i+1] == '?' {
+				if err := emit(sqlToken{kind: tokText, text: "?"}); err != nil {
+					return err
+				}
+				i += 2
+			} else {
+				if err := emit(sqlToken{kind: tokPlaceholder}); err != nil {
+					return err
+				}
+				i++
+			}
+			start = i
+		case c == ';':
+			if err := flush(i); err != nil {
+				return err
+			}
+			if err := emit(sqlToken{kind: tokSemicolon, text: ";"}); err != nil {
+				return err
+			}
+			i++
+			start = i
+		case c == '{':
+			j := strings.IndexByte(s[i:], '}')
+			if j > 1 && validName(s[i+1:i+j], maxNameLength) {
+				if err := flush(i); err != nil {
+					return err
+				}
+				if err := emit(sqlToken{kind: tokTable, text: s[i+1 : i+j]}); err != nil {
+					return err
+				}
+				i += j + 1
+				start = i
+			} else {
+				i++
+			}
+		default:
+			i++
+		}
+	}
+	return flush(len(s))
+}
+
+func isIdentByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c >= 0x80
+}

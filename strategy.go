@@ -1,0 +1,122 @@
+package tenantmap
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/tenantmap/tenantmap/dialect"
+)
+
+// TenantToken is the token a name template replaces with the tenant's key.
+const TenantToken = "{tenant}"
+
+type strategyKind uint8
+
+const (
+	tablePerTenant strategyKind = iota + 1
+	schemaPerTenant
+)
+
+// Strategy is how a model's data is kept apart per tenant. Build one with
+// TablePerTenant or SchemaPerTenant.
+type Strategy struct {
+	kind     strategyKind
+	template string
+}
+
+// TablePerTenant keeps each tenant's rows in a table of its own, named by
+// template, which must contain {tenant} once: TablePerTenant("{tenant}_case")
+// puts tenant acme's rows in acme_case. An empty template means
+// "{tenant}_" + the model's name. On PostgreSQL the tables live in the
+// schema Config.Schema names (public by default), always schema-qualified.
+func TablePerTenant(template string) Strategy {
+	return Strategy{kind: tablePerTenant, template: template}
+}
+
+// SchemaPerTenant keeps each tenant's tables in a schema of its own, named
+// by template ("" means "{tenant}"); each table is named after its model.
+// PostgreSQL only.
+func SchemaPerTenant(template string) Strategy {
+	return Strategy{kind: schemaPerTenant, template: template}
+}
+
+func (s Strategy) String() string {
+	switch s.kind {
+	case tablePerTenant:
+		return "TablePerTenant(" + s.template + ")"
+	case schemaPerTenant:
+		return "SchemaPerTenant(" + s.template + ")"
+	}
+	return "Strategy(invalid)"
+}
+
+// resolve fills the default template and checks s against the model and
+// the dialect.
+func (s Strategy) resolve(m *Model, d dialect.Dialect) (Strategy, error) {
+	switch s.kind {
+	case tablePerTenant:
+		if s.template == "" {
+			s.template = TenantToken + "_" + m.name
+		}
+	case schemaPerTenant:
+		if d.Features()&dialect.Schemas == 0 {
+			return s, fmt.Errorf("%w: SchemaPerTenant needs a database with schemas; %s has none (use TablePerTenant)", ErrInvalidModel, d.Name())
+		}
+		if s.template == "" {
+			s.template = TenantToken
+		}
+	default:
+		return s, fmt.Errorf("%w: no strategy (use TablePerTenant or SchemaPerTenant)", ErrInvalidModel)
+	}
+	if strings.Count(s.template, TenantToken) != 1 {
+		return s, fmt.Errorf("%w: name template %q must contain %s exactly once", ErrInvalidModel, s.template, TenantToken)
+	}
+	static := strings.Replace(s.template, TenantToken, "", 1)
+	if len(static) > 40 {
+		return s, fmt.Errorf("%w: name template %q: at most 40 bytes besides %s", ErrInvalidModel, s.template, TenantToken)
+	}
+	for i := 0; i < len(static); i++ {
+		c := static[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return s, fmt.Errorf("%w: name template %q: use a-z, 0-9 and _ around %s", ErrInvalidModel, s.template, TenantToken)
+		}
+	}
+	return s, nil
+}
+
+// staticLen is the template's length without the token.
+func (s Strategy) staticLen() int { return len(s.template) - len(TenantToken) }
+
+// physical returns the unquoted schema ("" for none) and table names of a
+// tenant whose key is key.
+func (s Strategy) physical(key, modelName, defaultSchema string, limit int) (schema, table string) {
+	name := fitIdent(strings.Replace(s.template, TenantToken, key, 1), limit)
+	if s.kind == schemaPerTenant {
+		return name, modelName
+	}
+	return defaultSchema, name
+}
+
+// fitIdent shortens a name longer than limit deterministically: a prefix,
+// '_', and 10 hex digits of the whole name's SHA-256.
+func fitIdent(name string, limit int) string {
+	if len(name) <= limit {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return name[:limit-11] + "_" + hex.EncodeToString(sum[:5])
+}
+
+// tenantKey is the key that stands for the tenant id in physical names: the
+// id itself, or, when the longest name a registered model would give it
+// passes the server's limit, a deterministic shortened form. It is recorded
+// in the catalog when the tenant is created.
+func tenantKey(id string, longestStatic, limit int) string {
+	room := limit - longestStatic
+	if len(id) <= room {
+		return id
+	}
+	return fitIdent(id, room)
+}

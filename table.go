@@ -1,0 +1,503 @@
+package tenantmap
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"slices"
+	"unsafe"
+
+	"github.com/tenantmap/tenantmap/dialect"
+)
+
+// Table is a model registered on a DB: typed CRUD and queries on one
+// tenant's rows at a time. The tenant comes from the call's context
+// (WithTenant) or from For. A Table is safe for concurrent use.
+type Table[T any] struct {
+	db     *DB
+	b      *binding
+	tenant string
+}
+
+// Model returns the table's compiled model.
+func (t *Table[T]) Model() *Model { return t.b.model }
+
+// For returns the table bound to one tenant explicitly. Its calls fail with
+// ErrTenantMismatch if their context carries a different tenant.
+func (t *Table[T]) For(tenant string) *Table[T] {
+	c := *t
+	c.tenant = tenant
+	return &c
+}
+
+// target resolves the call's tenant, mapping and connection (the context's
+// transaction if it has one).
+func (t *Table[T]) target(ctx context.Context) (*mapping, querier, error) {
+	id, err := tenantOf(ctx, t.tenant)
+	if err != nil {
+		return nil, nil, err
+	}
+	var q querier = t.db.be
+	if tx := txFrom(ctx, t.db); tx != nil {
+		if tx.tenant != id {
+			return nil, nil, fmt.Errorf("%w: the transaction is tenant %q's, the call is for %q", ErrTenantMismatch, tx.tenant, id)
+		}
+		q = tx.be
+	}
+	mp, err := t.db.mapping(ctx, t.b, id)
+	return mp, q, err
+}
+
+func (t *Table[T]) fail(op string, ctx context.Context, err error) error {
+	id := t.tenant
+	if id == "" {
+		id, _ = TenantFrom(ctx)
+	}
+	return opError(op, id, t.b.model.name, err)
+}
+
+// scanRecord scans one row of the model's columns into the record at base.
+func scanRecord(m *Model, r interface{ Scan(...any) error }, base unsafe.Pointer) error {
+	var small [16]any
+	dests := small[:0]
+	var raws [][]byte
+	if m.hasJSON {
+		raws = make([][]byte, len(m.fields))
+	}
+	for i, f := range m.fields {
+		var raw *[]byte
+		if f.json {
+			raw = &raws[i]
+		}
+		dests = append(dests, f.dest(base, raw))
+	}
+	if err := r.Scan(dests...); err != nil {
+		return err
+	}
+	if m.hasJSON {
+		for i, f := range m.fields {
+			if f.json {
+				if err := f.decode(base, raws[i]); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Get returns the row whose key is key, or an error matching ErrNotFound
+// (and sql.ErrNoRows).
+func (t *Table[T]) Get(ctx context.Context, key any) (*T, error) {
+	mp, q, err := t.target(ctx)
+	if err != nil {
+		return nil, t.fail("get", ctx, err)
+	}
+	v := new(T)
+	if err := scanRecord(mp.model, q.queryRow(ctx, mp.getSQL, key), unsafe.Pointer(v)); err != nil {
+		if isNoRows(err) {
+			err = fmt.Errorf("%w: no %s with key %v", ErrNotFound, mp.model.name, key)
+		}
+		return nil, t.fail("get", ctx, err)
+	}
+	return v, nil
+}
+
+// insertArgs applies defaults and returns the insert's arguments: every
+// column but a generated key.
+func insertArgs(m *Model, base unsafe.Pointer, args []any) ([]any, error) {
+	for _, f := range m.fields {
+		if f.auto {
+			continue
+		}
+		if f.def != nil {
+			f.applyDefault(base)
+		}
+		a, err := f.arg(base)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, a)
+	}
+	return args, nil
+}
+
+func checkKey(m *Model, base unsafe.Pointer) error {
+	if !m.pk.auto {
+		if a, _ := m.pk.arg(base); a == "" {
+			return fmt.Errorf("%w: %s's key %s is empty; it is set by the caller", ErrInvalidQuery, m.name, m.pk.goName)
+		}
+	}
+	return nil
+}
+
+// Insert adds v to the tenant's table. A generated key is written back
+// into v; fields with a default that are zero get the default.
+func (t *Table[T]) Insert(ctx context.Context, v *T) error {
+	mp, q, err := t.target(ctx)
+	if err != nil {
+		return t.fail("insert", ctx, err)
+	}
+	m, base := mp.model, unsafe.Pointer(v)
+	if err := checkKey(m, base); err != nil {
+		return t.fail("insert", ctx, err)
+	}
+	var small [16]any
+	args, err := insertArgs(m, base, small[:0])
+	if err != nil {
+		return t.fail("insert", ctx, err)
+	}
+	if m.pk.auto {
+		err = q.queryRow(ctx, mp.insertSQL, args...).Scan(m.pk.dest(base, nil))
+	} else {
+		_, err = q.exec(ctx, mp.insertSQL, args...)
+	}
+	return t.fail("insert", ctx, err)
+}
+
+// Update writes every column of v to the row with v's key; ErrNotFound if
+// there is none.
+func (t *Table[T]) Update(ctx context.Context, v *T) error {
+	mp, q, err := t.target(ctx)
+	if err != nil {
+		return t.fail("update", ctx, err)
+	}
+	m, base := mp.model, unsafe.Pointer(v)
+	var small [16]any
+	args := small[:0]
+	for _, f := range m.fields[1:] {
+		a, err := f.arg(base)
+		if err != nil {
+			return t.fail("update", ctx, err)
+		}
+		args = append(args, a)
+	}
+	key, _ := m.pk.arg(base)
+	args = append(args, key)
+	n, err := q.exec(ctx, mp.updateSQL, args...)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("%w: no %s with key %v", ErrNotFound, m.name, key)
+	}
+	return t.fail("update", ctx, err)
+}
+
+// UpdateColumns writes only the named columns of v to the row with v's key.
+func (t *Table[T]) UpdateColumns(ctx context.Context, v *T, columns ...string) error {
+	mp, q, err := t.target(ctx)
+	if err != nil {
+		return t.fail("update", ctx, err)
+	}
+	m, base := mp.model, unsafe.Pointer(v)
+	if len(columns) == 0 {
+		return t.fail("update", ctx, fmt.Errorf("%w: no columns to update", ErrInvalidQuery))
+	}
+	d := t.db.dialect
+	b := append(make([]byte, 0, 128), "UPDATE "...)
+	b = append(b, mp.qtable...)
+	b = append(b, " SET "...)
+	args := make([]any, 0, len(columns)+1)
+	for i, c := range columns {
+		f := m.byCol[c]
+		if f == nil || f.pk || slices.Contains(columns[:i], c) {
+			return t.fail("update", ctx, fmt.Errorf("%w: %q is not an updatable column of %s, or is named twice", ErrInvalidQuery, c, m.name))
+		}
+		a, err := f.arg(base)
+		if err != nil {
+			return t.fail("update", ctx, err)
+		}
+		args = append(args, a)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = d.AppendIdent(b, f.column)
+		b = append(b, '=')
+		b = d.AppendPlaceholder(b, len(args))
+	}
+	key, _ := m.pk.arg(base)
+	args = append(args, key)
+	b = append(b, " WHERE "...)
+	b = d.AppendIdent(b, m.pk.column)
+	b = append(b, '=')
+	b = d.AppendPlaceholder(b, len(args))
+	n, err := q.exec(ctx, string(b), args...)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("%w: no %s with key %v", ErrNotFound, m.name, key)
+	}
+	return t.fail("update", ctx, err)
+}
+
+// Delete removes the row whose key is key; ErrNotFound if there is none.
+func (t *Table[T]) Delete(ctx context.Context, key any) error {
+	mp, q, err := t.target(ctx)
+	if err != nil {
+		return t.fail("delete", ctx, err)
+	}
+	n, err := q.exec(ctx, mp.deleteSQL, key)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("%w: no %s with key %v", ErrNotFound, mp.model.name, key)
+	}
+	return t.fail("delete", ctx, err)
+}
+
+// selectQuery renders q against the tenant's table.
+func (t *Table[T]) selectQuery(mp *mapping, q Query) (string, []any, error) {
+	b := append(make([]byte, 0, len(mp.selectSQL)+64), mp.selectSQL...)
+	b, args, err := q.render(b, t.db.dialect, mp.model, true)
+	if err != nil {
+		return "", nil, err
+	}
+	return string(b), args, nil
+}
+
+// Find returns the rows q selects.
+func (t *Table[T]) Find(ctx context.Context, q Query) ([]T, error) {
+	var out []T
+	for v, err := range t.All(ctx, q) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, nil
+}
+
+// First returns the first row q selects, or ErrNotFound.
+func (t *Table[T]) First(ctx context.Context, q Query) (*T, error) {
+	for v, err := range t.All(ctx, q.Limit(1)) {
+		return v, err
+	}
+	return nil, t.fail("first", ctx, fmt.Errorf("%w: no %s matched", ErrNotFound, t.b.model.name))
+}
+
+// All streams the rows q selects, one fresh *T per row, without holding
+// them all in memory. Stopping the loop early closes the rows. An error
+// ends the sequence.
+func (t *Table[T]) All(ctx context.Context, q Query) iter.Seq2[*T, error] {
+	return func(yield func(*T, error) bool) {
+		mp, conn, err := t.target(ctx)
+		if err != nil {
+			yield(nil, t.fail("find", ctx, err))
+			return
+		}
+		sql, args, err := t.selectQuery(mp, q)
+		if err != nil {
+			yield(nil, t.fail("find", ctx, err))
+			return
+		}
+		r, err := conn.query(ctx, sql, args...)
+		if err != nil {
+			yield(nil, t.fail("find", ctx, err))
+			return
+		}
+		defer r.Close()
+		for r.Next() {
+			v := new(T)
+			if err := scanRecord(mp.model, r, unsafe.Pointer(v)); err != nil {
+				yield(nil, t.fail("find", ctx, err))
+				return
+			}
+			if !yield(v, nil) {
+				return
+			}
+		}
+		if err := r.Err(); err != nil {
+			yield(nil, t.fail("find", ctx, err))
+		}
+	}
+}
+
+// Count returns the number of rows q's filters select (its order, limit
+// and offset are ignored).
+func (t *Table[T]) Count(ctx context.Context, q Query) (int64, error) {
+	mp, conn, err := t.target(ctx)
+	if err != nil {
+		return 0, t.fail("count", ctx, err)
+	}
+	b := append(make([]byte, 0, len(mp.countSQL)+64), mp.countSQL...)
+	b, args, err := q.render(b, t.db.dialect, mp.model, false)
+	if err != nil {
+		return 0, t.fail("count", ctx, err)
+	}
+	var n int64
+	err = conn.queryRow(ctx, string(b), args...).Scan(&n)
+	return n, t.fail("count", ctx, err)
+}
+
+// Exists reports whether q's filters select any row.
+func (t *Table[T]) Exists(ctx context.Context, q Query) (bool, error) {
+	mp, conn, err := t.target(ctx)
+	if err != nil {
+		return false, t.fail("exists", ctx, err)
+	}
+	b := append(make([]byte, 0, len(mp.qtable)+64), "SELECT 1 FROM "...)
+	b = append(b, mp.qtable...)
+	b, args, err := q.render(b, t.db.dialect, mp.model, false)
+	if err != nil {
+		return false, t.fail("exists", ctx, err)
+	}
+	b = t.db.dialect.AppendLimit(b, 1, 0)
+	var one int
+	err = conn.queryRow(ctx, string(b), args...).Scan(&one)
+	if isNoRows(err) {
+		return false, nil
+	}
+	return err == nil, t.fail("exists", ctx, err)
+}
+
+// InsertMany adds every record of vs to the tenant's table as one
+// statement: COPY on PostgreSQL (keys drawn from the table's sequence
+// first), multi-row INSERTs in one transaction on SQLite. Generated keys are
+// written back into the records.
+func (t *Table[T]) InsertMany(ctx context.Context, vs []*T) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	mp, q, err := t.target(ctx)
+	if err != nil {
+		return t.fail("insert many", ctx, err)
+	}
+	m := mp.model
+	for _, v := range vs {
+		if err := checkKey(m, unsafe.Pointer(v)); err != nil {
+			return t.fail("insert many", ctx, err)
+		}
+	}
+	if c, ok := q.(copier); ok && t.db.dialect.Features()&dialect.CopyFrom != 0 {
+		err = t.copyMany(ctx, mp, q, c, vs)
+	} else {
+		err = t.insertChunks(ctx, mp, q, vs)
+	}
+	return t.fail("insert many", ctx, err)
+}
+
+func (t *Table[T]) copyMany(ctx context.Context, mp *mapping, q querier, c copier, vs []*T) error {
+	m := mp.model
+	if m.pk.auto {
+		r, err := q.query(ctx, "SELECT nextval(pg_get_serial_sequence($1, $2)) FROM generate_series(1, $3)", mp.qtable, m.pk.column, len(vs))
+		if err != nil {
+			return err
+		}
+		i := 0
+		for r.Next() {
+			if err := r.Scan(m.pk.dest(unsafe.Pointer(vs[i]), nil)); err != nil {
+				r.Close()
+				return err
+			}
+			i++
+		}
+		r.Close()
+		if err := r.Err(); err != nil {
+			return err
+		}
+	}
+	rowsIn := make([][]any, len(vs))
+	for i, v := range vs {
+		base := unsafe.Pointer(v)
+		row := make([]any, 0, len(m.fields))
+		if m.pk.auto {
+			k, _ := m.pk.arg(base)
+			row = append(row, k)
+		}
+		row, err := insertArgs(m, base, row)
+		if err != nil {
+			return err
+		}
+		rowsIn[i] = row
+	}
+	_, err := c.copyFrom(ctx, mp.identifier(), m.Columns(), rowsIn)
+	return err
+}
+
+// maxSQLiteParams is SQLite's default SQLITE_MAX_VARIABLE_NUMBER (3.32+).
+const maxSQLiteParams = 32766
+
+func (t *Table[T]) insertChunks(ctx context.Context, mp *mapping, q querier, vs []*T) error {
+	m := mp.model
+	d := t.db.dialect
+	ncols := len(m.fields)
+	if m.pk.auto {
+		ncols--
+	}
+	per := max(1, min(500, maxSQLiteParams/max(1, ncols)))
+	run := func(q querier) error {
+		for start := 0; start < len(vs); start += per {
+			chunk := vs[start:min(len(vs), start+per)]
+			b := append([]byte(nil), mp.insertSQL[:len("INSERT INTO ")+len(mp.qtable)]...)
+			b = append(b, " ("...)
+			n := 0
+			for _, f := range m.fields {
+				if f.auto {
+					continue
+				}
+				if n > 0 {
+					b = append(b, ',')
+				}
+				b = d.AppendIdent(b, f.column)
+				n++
+			}
+			b = append(b, ") VALUES "...)
+			args := make([]any, 0, len(chunk)*ncols)
+			for i, v := range chunk {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, '(')
+				b = appendPlaceholders(b, d, len(args)+1, ncols)
+				b = append(b, ')')
+				var err error
+				if args, err = insertArgs(m, unsafe.Pointer(v), args); err != nil {
+					return err
+				}
+			}
+			if !m.pk.auto {
+				if _, err := q.exec(ctx, string(b), args...); err != nil {
+					return err
+				}
+				continue
+			}
+			b = append(b, " RETURNING "...)
+			b = d.AppendIdent(b, m.pk.column)
+			r, err := q.query(ctx, string(b), args...)
+			if err != nil {
+				return err
+			}
+			keys := make([]int64, 0, len(chunk))
+			for r.Next() {
+				var k int64
+				if err := r.Scan(&k); err != nil {
+					r.Close()
+					return err
+				}
+				keys = append(keys, k)
+			}
+			r.Close()
+			if err := r.Err(); err != nil {
+				return err
+			}
+			if len(keys) != len(chunk) {
+				return fmt.Errorf("tenantmap: insert returned %d keys for %d rows", len(keys), len(chunk))
+			}
+			// SQLite does not promise RETURNING's order, but AUTOINCREMENT
+			// hands out increasing keys in insertion order.
+			slices.Sort(keys)
+			for i, v := range chunk {
+				setInt(m.pk, unsafe.Pointer(v), keys[i])
+			}
+		}
+		return nil
+	}
+	if _, inTransaction := q.(txBackend); inTransaction || len(vs) <= per {
+		return run(q)
+	}
+	return inTx(ctx, t.db.be, run)
+}
+
+// setInt stores an integer key into an integer field of any width.
+func setInt(f *field, base unsafe.Pointer, k int64) {
+	v := reflectAt(f, base)
+	if v.CanInt() {
+		v.SetInt(k)
+	} else {
+		v.SetUint(uint64(k))
+	}
+}

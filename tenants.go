@@ -1,0 +1,189 @@
+package tenantmap
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tenantmap/tenantmap/dialect"
+)
+
+// Tenants is the tenant lifecycle of a DB: create, look up, list, drop.
+type Tenants struct{ db *DB }
+
+// Tenants returns the DB's tenant lifecycle operations.
+func (db *DB) Tenants() *Tenants { return &Tenants{db: db} }
+
+// StatusActive is the status of a tenant that can be used.
+const StatusActive = "active"
+
+// Create records a tenant in the catalog and provisions the tables and
+// indexes of every registered model for it, in one transaction: on failure
+// nothing is left behind. An invalid id returns ErrInvalidTenantID, an id
+// the catalog has returns ErrTenantExists; neither changes anything.
+func (ts *Tenants) Create(ctx context.Context, id string) (Tenant, error) {
+	t, err := ts.create(ctx, id)
+	return t, opError("create tenant", id, "", err)
+}
+
+func (ts *Tenants) create(ctx context.Context, id string) (Tenant, error) {
+	db := ts.db
+	if err := ValidateTenantID(id); err != nil {
+		return Tenant{}, err
+	}
+	if err := db.cat.ensure(ctx, db.be); err != nil {
+		return Tenant{}, err
+	}
+	bindings := db.snapshotBindings()
+	limit := db.dialect.MaxIdentifierLength()
+	longest := 0
+	for _, b := range bindings {
+		longest = max(longest, b.strategy.staticLen())
+	}
+	t := Tenant{
+		ID:        id,
+		Key:       tenantKey(id, longest, limit),
+		Status:    StatusActive,
+		Version:   1,
+		CreatedAt: time.Now().UTC().Truncate(time.Microsecond),
+	}
+	stmts, err := db.provisionDDL(bindings, t.Key)
+	if err != nil {
+		return Tenant{}, err
+	}
+	err = inTx(ctx, db.be, func(tx querier) error {
+		if _, err := tx.exec(ctx, db.cat.insertSQL, t.ID, t.Key, t.Status, t.Version, t.CreatedAt); err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("%w: %q (or its physical key %q)", ErrTenantExists, id, t.Key)
+			}
+			return err
+		}
+		for _, s := range stmts {
+			if _, err := tx.exec(ctx, s); err != nil {
+				return fmt.Errorf("%w\n\tin: %s", err, s)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Tenant{}, err
+	}
+	// A lookup that failed before the tenant existed cached nothing, but a
+	// dropped tenant of the same id may still have mappings.
+	db.reg.InvalidateTenant(id)
+	return t, nil
+}
+
+// provisionDDL renders the statements that create a tenant's schemas,
+// tables and indexes.
+func (db *DB) provisionDDL(bindings []*binding, key string) ([]string, error) {
+	var stmts []string
+	schemas := map[string]bool{}
+	limit := db.dialect.MaxIdentifierLength()
+	for _, b := range bindings {
+		schema, table := b.strategy.physical(key, b.model.name, db.cfg.Schema, limit)
+		for _, name := range []string{schema, table} {
+			if db.dialect.ReservedPrefix(name) {
+				return nil, fmt.Errorf("%w: the physical name %q begins with a prefix %s reserves", ErrInvalidTenantID, name, db.dialect.Name())
+			}
+		}
+		if b.strategy.kind == schemaPerTenant && !schemas[schema] {
+			schemas[schema] = true
+			stmts = append(stmts, "CREATE SCHEMA "+dialect.Quote(db.dialect, schema))
+		}
+		mp := buildMapping(db.dialect, b.model, "", schema, table)
+		stmts = append(stmts, mp.ddl(db.dialect, false)...)
+	}
+	return stmts, nil
+}
+
+// Get returns the catalog's record of a tenant, or ErrTenantNotFound.
+func (ts *Tenants) Get(ctx context.Context, id string) (Tenant, error) {
+	if err := ValidateTenantID(id); err != nil {
+		return Tenant{}, opError("get tenant", id, "", err)
+	}
+	t, err := ts.db.cat.get(ctx, ts.db.be, id)
+	return t, opError("get tenant", id, "", err)
+}
+
+// ListOptions pages through the tenants in id order.
+type ListOptions struct {
+	After string // list ids greater than this; "" starts at the beginning
+	Limit int    // page size; 0 means 100, at most 10,000
+}
+
+// List returns one page of tenants and the cursor for the next page, which
+// is "" after the last page.
+func (ts *Tenants) List(ctx context.Context, o ListOptions) ([]Tenant, string, error) {
+	limit := o.Limit
+	switch {
+	case limit <= 0:
+		limit = 100
+	case limit > 10_000:
+		limit = 10_000
+	}
+	page, err := ts.db.cat.list(ctx, ts.db.be, o.After, limit)
+	if err != nil {
+		return nil, "", opError("list tenants", "", "", err)
+	}
+	next := ""
+	if len(page) == limit {
+		next = page[len(page)-1].ID
+	}
+	return page, next, nil
+}
+
+// DropConfirmation guards Drop; only ConfirmDrop makes one.
+type DropConfirmation struct{ id string }
+
+// ConfirmDrop confirms the drop of the tenant with this id and no other.
+func ConfirmDrop(id string) DropConfirmation { return DropConfirmation{id: id} }
+
+// Drop deletes a tenant: its tables (its schemas, for SchemaPerTenant) and
+// all their rows, and its catalog record, in one transaction. It refuses
+// unless confirm names the same tenant, so a wrong variable cannot drop one
+// tenant while meaning another.
+func (ts *Tenants) Drop(ctx context.Context, id string, confirm DropConfirmation) error {
+	return opError("drop tenant", id, "", ts.drop(ctx, id, confirm))
+}
+
+func (ts *Tenants) drop(ctx context.Context, id string, confirm DropConfirmation) error {
+	db := ts.db
+	if err := ValidateTenantID(id); err != nil {
+		return err
+	}
+	if confirm.id != id {
+		return fmt.Errorf("%w: pass tenantmap.ConfirmDrop(%q)", ErrDropNotConfirmed, id)
+	}
+	if err := db.cat.ensure(ctx, db.be); err != nil {
+		return err
+	}
+	err := inTx(ctx, db.be, func(tx querier) error {
+		t, err := db.cat.getWith(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		limit := db.dialect.MaxIdentifierLength()
+		schemas := map[string]bool{}
+		for _, b := range db.snapshotBindings() {
+			schema, table := b.strategy.physical(t.Key, b.model.name, db.cfg.Schema, limit)
+			if b.strategy.kind == schemaPerTenant {
+				schemas[schema] = true
+				continue
+			}
+			mp := buildMapping(db.dialect, b.model, id, schema, table)
+			if _, err := tx.exec(ctx, "DROP TABLE IF EXISTS "+mp.qtable); err != nil {
+				return err
+			}
+		}
+		for s := range schemas {
+			if _, err := tx.exec(ctx, "DROP SCHEMA IF EXISTS "+dialect.Quote(db.dialect, s)+" CASCADE"); err != nil {
+				return err
+			}
+		}
+		_, err = tx.exec(ctx, db.cat.deleteSQL, id)
+		return err
+	})
+	db.reg.InvalidateTenant(id)
+	return err
+}

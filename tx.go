@@ -1,0 +1,46 @@
+package tenantmap
+
+import (
+	"context"
+)
+
+type ctxTxKey struct{}
+
+// txState is a transaction of one tenant, carried in a context.
+type txState struct {
+	db     *DB
+	tenant string
+	be     txBackend
+}
+
+func txFrom(ctx context.Context, db *DB) *txState {
+	tx, _ := ctx.Value(ctxTxKey{}).(*txState)
+	if tx == nil || tx.db != db {
+		return nil
+	}
+	return tx
+}
+
+// InTx runs fn in one transaction for the context's tenant. Every table
+// call and raw statement fn makes with the context it is given joins the
+// transaction, whatever the model; a call for another tenant fails with
+// ErrTenantMismatch. The transaction commits if fn returns nil and rolls
+// back if it returns an error or panics. An InTx inside another joins it.
+func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	id, err := tenantOf(ctx, "")
+	if err != nil {
+		return opError("transaction", "", "", err)
+	}
+	if outer := txFrom(ctx, db); outer != nil {
+		if outer.tenant != id {
+			return opError("transaction", id, "", ErrTenantMismatch)
+		}
+		return fn(ctx)
+	}
+	if err := ValidateTenantID(id); err != nil {
+		return opError("transaction", id, "", err)
+	}
+	return inTx(ctx, db.be, func(q querier) error {
+		return fn(context.WithValue(ctx, ctxTxKey{}, &txState{db: db, tenant: id, be: q.(txBackend)}))
+	})
+}

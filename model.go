@@ -307,8 +307,8 @@ func compileField(sf reflect.StructField, base uintptr, prefix, tag string) (*fi
 			}
 		}
 	}
-	if f.json && sf.Type.Kind() == reflect.Pointer {
-		f.nullable = true
+	if f.json && sf.Type.Kind() == reflect.Pointer || f.kind == dialect.Bytes {
+		f.nullable = true // a nil []byte is NULL, as in database/sql
 	}
 	if f.kind == dialect.Invalid {
 		fail("unsupported type %s (supported: bool, ints, floats, string, []byte, time.Time, sql.Null*, pointers to these, and struct/map/slice stored as JSON)", sf.Type)

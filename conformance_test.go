@@ -1,0 +1,602 @@
+package tenantmap_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenantmap/tenantmap"
+)
+
+type Meta struct {
+	Source string `json:"source"`
+	Score  int    `json:"score"`
+}
+
+// Case exercises every kind of column the core supports.
+type Case struct {
+	ID        int64
+	Title     string `tm:",size:200"`
+	Status    string `tm:",index,default:open"`
+	Priority  int    `tm:",index:status_priority"`
+	Score     float64
+	Urgent    bool
+	Assignee  *string
+	Due       sql.NullTime
+	Note      sql.NullString
+	Blob      []byte
+	Tags      []string
+	Meta      Meta
+	Attrs     map[string]any
+	CreatedAt time.Time `tm:",default:now"`
+	Ref       string    `tm:",unique"`
+}
+
+// Comment has a caller-set string key.
+type Comment struct {
+	ID     string `tm:",pk"`
+	CaseID int64  `tm:",index"`
+	Body   string
+	At     time.Time
+}
+
+type fixture struct {
+	db       *tenantmap.DB
+	cases    *tenantmap.Table[Case]
+	comments *tenantmap.Table[Comment]
+}
+
+func newFixture(t *testing.T, b backend, tenants ...string) fixture {
+	t.Helper()
+	db := b.open(t)
+	cases, err := tenantmap.Register[Case](db, b.strategy("{tenant}_case"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	comments, err := tenantmap.Register[Comment](db, b.strategy("{tenant}_comment"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, db, tenants...)
+	return fixture{db: db, cases: cases, comments: comments}
+}
+
+func tctx(id string) context.Context { return tenantmap.WithTenant(context.Background(), id) }
+
+func ptr[T any](v T) *T { return &v }
+
+func sameCase(t *testing.T, want, got *Case) {
+	t.Helper()
+	if !want.CreatedAt.Equal(got.CreatedAt) {
+		t.Errorf("CreatedAt: want %v, got %v", want.CreatedAt, got.CreatedAt)
+	}
+	if want.Due.Valid != got.Due.Valid || want.Due.Valid && !want.Due.Time.Equal(got.Due.Time) {
+		t.Errorf("Due: want %v, got %v", want.Due, got.Due)
+	}
+	w, g := *want, *got
+	w.CreatedAt, g.CreatedAt = time.Time{}, time.Time{}
+	w.Due, g.Due = sql.NullTime{}, sql.NullTime{}
+	if !reflect.DeepEqual(w, g) {
+		t.Errorf("row differs:\nwant %+v\n got %+v", w, g)
+	}
+}
+
+func TestConformanceCRUD(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := newFixture(t, b, "acme")
+		ctx := tctx("acme")
+		due := time.Date(2026, 12, 1, 9, 30, 0, 123456000, time.UTC)
+		c := &Case{
+			Title: "Login fails", Priority: 2, Score: 1.5, Urgent: true,
+			Assignee: ptr("ann"), Due: sql.NullTime{Time: due, Valid: true},
+			Blob: []byte{0, 1, 2, 255}, Tags: []string{"a", "b"},
+			Meta: Meta{Source: "mail", Score: 7}, Attrs: map[string]any{"k": "v", "n": float64(3)},
+			Ref: "R-1",
+		}
+		if err := f.cases.Insert(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if c.ID == 0 {
+			t.Fatal("Insert did not fill the generated key")
+		}
+		if c.Status != "open" {
+			t.Errorf("default not applied: status %q", c.Status)
+		}
+		if c.CreatedAt.IsZero() {
+			t.Error("default now not applied")
+		}
+		got, err := f.cases.Get(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameCase(t, c, got)
+
+		// NULLs round-trip as NULLs.
+		c2 := &Case{Title: "bare", Ref: "R-2", CreatedAt: due}
+		if err := f.cases.Insert(ctx, c2); err != nil {
+			t.Fatal(err)
+		}
+		if c2.ID == c.ID {
+			t.Fatal("second insert reused the key")
+		}
+		got2, err := f.cases.Get(ctx, c2.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got2.Assignee != nil || got2.Due.Valid || got2.Note.Valid || got2.Attrs != nil {
+			t.Errorf("NULL columns came back set: %+v", got2)
+		}
+		sameCase(t, c2, got2)
+
+		// Update writes every column.
+		got.Title, got.Assignee, got.Note = "Login fails on Safari", nil, sql.NullString{String: "seen twice", Valid: true}
+		got.Meta.Score = 9
+		if err := f.cases.Update(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		again, err := f.cases.Get(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameCase(t, got, again)
+
+		// UpdateColumns writes only the named columns.
+		again.Title, again.Priority = "ignored", 5
+		if err := f.cases.UpdateColumns(ctx, again, "priority"); err != nil {
+			t.Fatal(err)
+		}
+		third, _ := f.cases.Get(ctx, c.ID)
+		if third.Priority != 5 || third.Title != "Login fails on Safari" {
+			t.Errorf("UpdateColumns: got priority %d title %q", third.Priority, third.Title)
+		}
+		for _, bad := range [][]string{nil, {"id"}, {"nope"}, {"title", "title"}} {
+			if err := f.cases.UpdateColumns(ctx, again, bad...); !errors.Is(err, tenantmap.ErrInvalidQuery) {
+				t.Errorf("UpdateColumns(%v): want ErrInvalidQuery, got %v", bad, err)
+			}
+		}
+
+		// Delete, and not-found everywhere matching sql.ErrNoRows too.
+		if err := f.cases.Delete(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		for name, err := range map[string]error{
+			"get":    func() error { _, err := f.cases.Get(ctx, c.ID); return err }(),
+			"delete": f.cases.Delete(ctx, c.ID),
+			"update": f.cases.Update(ctx, got),
+			"first":  func() error { _, err := f.cases.First(ctx, tenantmap.Where("title = ?", "none")); return err }(),
+		} {
+			if !errors.Is(err, tenantmap.ErrNotFound) || !errors.Is(err, sql.ErrNoRows) {
+				t.Errorf("%s after delete: want ErrNotFound and sql.ErrNoRows, got %v", name, err)
+			}
+			var te *tenantmap.Error
+			if !errors.As(err, &te) || te.Tenant != "acme" || te.Model != "case" {
+				t.Errorf("%s: error does not name tenant and model: %#v", name, err)
+			}
+		}
+
+		// Unique index.
+		dup := &Case{Title: "dup", Ref: "R-2"}
+		if err := f.cases.Insert(ctx, dup); err == nil {
+			t.Error("inserting a duplicate unique ref succeeded")
+		}
+	})
+}
+
+func TestConformanceStringKey(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := newFixture(t, b, "acme")
+		ctx := tctx("acme")
+		at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		c := &Comment{ID: "c-1", CaseID: 1, Body: "hello", At: at}
+		if err := f.comments.Insert(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.comments.Get(ctx, "c-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != "c-1" || got.Body != "hello" || !got.At.Equal(at) {
+			t.Errorf("got %+v", got)
+		}
+		if err := f.comments.Insert(ctx, &Comment{Body: "no key"}); !errors.Is(err, tenantmap.ErrInvalidQuery) {
+			t.Errorf("insert without caller-set key: want ErrInvalidQuery, got %v", err)
+		}
+		if err := f.comments.Insert(ctx, c); err == nil {
+			t.Error("duplicate key insert succeeded")
+		}
+	})
+}
+
+func TestConformanceQueries(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := newFixture(t, b, "acme")
+		ctx := tctx("acme")
+		var all []*Case
+		for i := 1; i <= 20; i++ {
+			status := "open"
+			if i%4 == 0 {
+				status = "closed"
+			}
+			all = append(all, &Case{Title: fmt.Sprintf("case %02d", i), Status: status, Priority: i % 5, Ref: fmt.Sprint(i)})
+		}
+		if err := f.cases.InsertMany(ctx, all); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[int64]bool{}
+		for _, c := range all {
+			if c.ID == 0 || seen[c.ID] {
+				t.Fatalf("InsertMany keys not filled or repeated: %d", c.ID)
+			}
+			seen[c.ID] = true
+			got, err := f.cases.Get(ctx, c.ID)
+			if err != nil || got.Title != c.Title {
+				t.Fatalf("InsertMany key %d does not fetch its own row: %v %v", c.ID, got, err)
+			}
+		}
+
+		open, err := f.cases.Find(ctx, tenantmap.Where("status = ?", "open").OrderBy("priority DESC", "title").Limit(5).Offset(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		var opens []*Case
+		for _, c := range all {
+			if c.Status == "open" {
+				opens = append(opens, c)
+			}
+		}
+		slices.SortFunc(opens, func(a, b *Case) int {
+			if a.Priority != b.Priority {
+				return b.Priority - a.Priority
+			}
+			if a.Title < b.Title {
+				return -1
+			}
+			return 1
+		})
+		for _, c := range opens[2:7] {
+			want = append(want, c.Title)
+		}
+		var gotTitles []string
+		for _, c := range open {
+			gotTitles = append(gotTitles, c.Title)
+		}
+		if !slices.Equal(want, gotTitles) {
+			t.Errorf("Find: want %v, got %v", want, gotTitles)
+		}
+
+		n, err := f.cases.Count(ctx, tenantmap.Where("status = ?", "closed"))
+		if err != nil || n != 5 {
+			t.Errorf("Count closed: want 5, got %d %v", n, err)
+		}
+		n, err = f.cases.Count(ctx, tenantmap.Query{}.Limit(1))
+		if err != nil || n != 20 {
+			t.Errorf("Count all ignores limit: want 20, got %d %v", n, err)
+		}
+		ok, err := f.cases.Exists(ctx, tenantmap.Where("priority = ?", 4).Where("status = ?", "closed"))
+		if err != nil || !ok {
+			t.Errorf("Exists: want true, got %v %v", ok, err)
+		}
+		ok, err = f.cases.Exists(ctx, tenantmap.Where("priority > ?", 100))
+		if err != nil || ok {
+			t.Errorf("Exists: want false, got %v %v", ok, err)
+		}
+		first, err := f.cases.First(ctx, tenantmap.OrderBy("title DESC"))
+		if err != nil || first.Title != "case 20" {
+			t.Errorf("First: got %v %v", first, err)
+		}
+
+		// The iterator streams and stops early without leaking the rows.
+		count := 0
+		for c, err := range f.cases.All(ctx, tenantmap.OrderBy("id")) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			count++
+			if c.ID != all[count-1].ID {
+				t.Errorf("All: row %d has key %d, want %d", count, c.ID, all[count-1].ID)
+			}
+			if count == 3 {
+				break
+			}
+		}
+		if count != 3 {
+			t.Errorf("All: stopped after %d rows", count)
+		}
+		// The connection went back to the pool: more calls succeed.
+		for range 10 {
+			if _, err := f.cases.Count(ctx, tenantmap.Query{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		if _, err := f.cases.Find(ctx, tenantmap.OrderBy("title; DROP TABLE x")); !errors.Is(err, tenantmap.ErrInvalidQuery) {
+			t.Errorf("order injection: want ErrInvalidQuery, got %v", err)
+		}
+		if _, err := f.cases.Find(ctx, tenantmap.Where("status = ? AND priority = ?", "open")); !errors.Is(err, tenantmap.ErrInvalidQuery) {
+			t.Errorf("missing arg: want ErrInvalidQuery, got %v", err)
+		}
+	})
+}
+
+func TestConformanceInsertManyStringKey(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := newFixture(t, b, "acme")
+		ctx := tctx("acme")
+		var cs []*Comment
+		for i := range 1200 { // more than one SQLite chunk
+			cs = append(cs, &Comment{ID: fmt.Sprintf("k%04d", i), CaseID: int64(i % 7), Body: "b", At: time.Unix(int64(i), 0)})
+		}
+		if err := f.comments.InsertMany(ctx, cs); err != nil {
+			t.Fatal(err)
+		}
+		n, err := f.comments.Count(ctx, tenantmap.Query{})
+		if err != nil || n != 1200 {
+			t.Fatalf("count after InsertMany: %d %v", n, err)
+		}
+		got, err := f.comments.Get(ctx, "k0999")
+		if err != nil || got.CaseID != 999%7 || !got.At.Equal(time.Unix(999, 0)) {
+			t.Errorf("got %+v %v", got, err)
+		}
+		// A batch with a duplicate fails whole: nothing of it lands.
+		bad := []*Comment{{ID: "new-1", Body: "x"}, {ID: "k0001", Body: "dup"}}
+		if err := f.comments.InsertMany(ctx, bad); err == nil {
+			t.Fatal("InsertMany with a duplicate key succeeded")
+		}
+		if _, err := f.comments.Get(ctx, "new-1"); !errors.Is(err, tenantmap.ErrNotFound) {
+			t.Errorf("a failed InsertMany left a row behind: %v", err)
+		}
+	})
+}
+
+func TestConformanceRaw(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := newFixture(t, b, "acme", "globex")
+		for _, id := range []string{"acme", "globex"} {
+			for i := range 3 {
+				if err := f.cases.Insert(tctx(id), &Case{Title: id, Priority: i, Ref: fmt.Sprint(i)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		ctx := tctx("acme")
+		n, err := f.db.Exec(ctx, "UPDATE {case} SET status = ? WHERE priority >= ?", "closed", 1)
+		if err != nil || n != 2 {
+			t.Fatalf("Exec: %d %v", n, err)
+		}
+		rows, err := f.db.Query(ctx, "SELECT c.title, count(*) FROM {case} c JOIN {comment} m ON m.case_id = c.id OR 1=1 WHERE c.status = ? GROUP BY c.title", "closed")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		var title string
+		var cnt int64
+		if err := f.db.QueryRow(ctx, []any{&title, &cnt}, "SELECT title, count(*) FROM {case} WHERE status = ? GROUP BY title", "closed"); err != nil {
+			t.Fatal(err)
+		}
+		if title != "acme" || cnt != 2 {
+			t.Errorf("raw query saw %q × %d, want acme × 2", title, cnt)
+		}
+		// globex was not touched.
+		gn, _ := f.cases.Count(tctx("globex"), tenantmap.Where("status = ?", "closed"))
+		if gn != 0 {
+			t.Errorf("raw Exec for acme closed %d of globex's cases", gn)
+		}
+		// A string literal with braces and question marks is left alone.
+		var lit string
+		if err := f.db.QueryRow(ctx, []any{&lit}, "SELECT '{case} ?' FROM {case} WHERE id = ?", 1); err != nil || lit != "{case} ?" {
+			t.Errorf("literal rewritten: %q %v", lit, err)
+		}
+		for _, bad := range []string{"SELECT * FROM {nope}", "SELECT 1; SELECT 2", "SELECT ? FROM {case}"} {
+			if _, err := f.db.Exec(ctx, bad); !errors.Is(err, tenantmap.ErrInvalidQuery) {
+				t.Errorf("%q: want ErrInvalidQuery, got %v", bad, err)
+			}
+		}
+		if err := f.db.QueryRow(ctx, []any{&title}, "SELECT title FROM {case} WHERE id = ?", -1); !errors.Is(err, tenantmap.ErrNotFound) {
+			t.Errorf("QueryRow no row: %v", err)
+		}
+	})
+}
+
+func TestConformanceTx(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := newFixture(t, b, "acme", "globex")
+		ctx := tctx("acme")
+		// Commit spans both models.
+		err := f.db.InTx(ctx, func(ctx context.Context) error {
+			c := &Case{Title: "in tx", Ref: "t1"}
+			if err := f.cases.Insert(ctx, c); err != nil {
+				return err
+			}
+			return f.comments.Insert(ctx, &Comment{ID: "m1", CaseID: c.ID, Body: "x"})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := f.comments.Count(ctx, tenantmap.Query{}); n != 1 {
+			t.Errorf("committed comment missing: %d", n)
+		}
+		// An error rolls back both.
+		boom := errors.New("boom")
+		err = f.db.InTx(ctx, func(ctx context.Context) error {
+			if err := f.cases.Insert(ctx, &Case{Title: "rolled back", Ref: "t2"}); err != nil {
+				return err
+			}
+			if err := f.comments.Insert(ctx, &Comment{ID: "m2", Body: "y"}); err != nil {
+				return err
+			}
+			if _, err := f.db.Exec(ctx, "DELETE FROM {comment} WHERE id = ?", "m1"); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx returned %v, want boom", err)
+		}
+		if n, _ := f.cases.Count(ctx, tenantmap.Query{}); n != 1 {
+			t.Errorf("rollback kept a case: %d", n)
+		}
+		if _, err := f.comments.Get(ctx, "m1"); err != nil {
+			t.Errorf("rollback lost m1: %v", err)
+		}
+		// A panic rolls back and propagates.
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("panic swallowed")
+				}
+			}()
+			_ = f.db.InTx(ctx, func(ctx context.Context) error {
+				_ = f.cases.Insert(ctx, &Case{Title: "panic", Ref: "t3"})
+				panic("boom")
+			})
+		}()
+		if n, _ := f.cases.Count(ctx, tenantmap.Query{}); n != 1 {
+			t.Errorf("panic kept a case: %d", n)
+		}
+		// Another tenant inside the transaction is refused.
+		err = f.db.InTx(ctx, func(ctx context.Context) error {
+			_, err := f.cases.For("globex").Count(context.WithoutCancel(ctx), tenantmap.Query{})
+			if !errors.Is(err, tenantmap.ErrTenantMismatch) {
+				t.Errorf("cross-tenant call in tx: want ErrTenantMismatch, got %v", err)
+			}
+			_, err = f.cases.Count(tenantmap.WithTenant(ctx, "globex"), tenantmap.Query{})
+			if !errors.Is(err, tenantmap.ErrTenantMismatch) {
+				t.Errorf("cross-tenant context in tx: want ErrTenantMismatch, got %v", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestConformanceTenants(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := newFixture(t, b)
+		ctx := context.Background()
+		var ids []string
+		for i := range 25 {
+			ids = append(ids, fmt.Sprintf("t%02d", i))
+		}
+		before := time.Now().Add(-time.Minute)
+		mustCreate(t, f.db, ids...)
+		ten, err := f.db.Tenants().Get(ctx, "t07")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ten.ID != "t07" || ten.Key != "t07" || ten.Status != tenantmap.StatusActive || ten.Version != 1 || ten.CreatedAt.Before(before) {
+			t.Errorf("Get: %+v", ten)
+		}
+		if _, err := f.db.Tenants().Create(ctx, "t07"); !errors.Is(err, tenantmap.ErrTenantExists) {
+			t.Errorf("second Create: want ErrTenantExists, got %v", err)
+		}
+		var listed []string
+		after := ""
+		pages := 0
+		for {
+			page, next, err := f.db.Tenants().List(ctx, tenantmap.ListOptions{After: after, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			for _, p := range page {
+				listed = append(listed, p.ID)
+			}
+			if next == "" {
+				break
+			}
+			after = next
+		}
+		if !slices.Equal(listed, ids) || pages != 3 {
+			t.Errorf("List: %d pages, %v", pages, listed)
+		}
+
+		// Each tenant's tables exist; Drop removes them.
+		if err := f.cases.Insert(tctx("t03"), &Case{Title: "x", Ref: "1"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.db.Tenants().Drop(ctx, "t03", tenantmap.ConfirmDrop("t03")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.cases.Count(tctx("t03"), tenantmap.Query{}); !errors.Is(err, tenantmap.ErrTenantNotFound) {
+			t.Errorf("after drop: want ErrTenantNotFound, got %v", err)
+		}
+		for _, tbl := range physicalTables(t, f.db) {
+			if strings.Contains(tbl, "t03") {
+				t.Errorf("table %s survived the drop", tbl)
+			}
+		}
+		// The id can be used again, starting empty.
+		mustCreate(t, f.db, "t03")
+		if n, err := f.cases.Count(tctx("t03"), tenantmap.Query{}); err != nil || n != 0 {
+			t.Errorf("recreated tenant: %d rows, %v", n, err)
+		}
+	})
+}
+
+func TestConformanceRegistry(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := newFixture(t, b, "acme", "globex")
+		reg := f.db.Registry()
+		s0 := reg.Stats()
+		for range 5 {
+			if _, err := f.cases.Count(tctx("acme"), tenantmap.Query{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s1 := reg.Stats()
+		if s1.Builds-s0.Builds != 1 || s1.Hits-s0.Hits != 4 || s1.Size != 1 {
+			t.Errorf("5 calls: %+v → %+v, want 1 build, 4 hits", s0, s1)
+		}
+		_, _ = f.comments.Count(tctx("acme"), tenantmap.Query{})
+		_, _ = f.cases.Count(tctx("globex"), tenantmap.Query{})
+		if n := reg.InvalidateTenant("acme"); n != 2 {
+			t.Errorf("InvalidateTenant dropped %d, want 2", n)
+		}
+		if n := reg.InvalidateModel("case"); n != 1 {
+			t.Errorf("InvalidateModel dropped %d, want 1", n)
+		}
+		_, _ = f.cases.Count(tctx("acme"), tenantmap.Query{})
+		if n := reg.InvalidateAll(); n != 1 {
+			t.Errorf("InvalidateAll dropped %d, want 1", n)
+		}
+		if reg.Stats().Size != 0 {
+			t.Error("registry not empty after InvalidateAll")
+		}
+	})
+}
+
+func TestNoTenant(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := newFixture(t, b, "acme")
+		ctx := context.Background()
+		checks := map[string]error{
+			"get":    func() error { _, err := f.cases.Get(ctx, 1); return err }(),
+			"insert": f.cases.Insert(ctx, &Case{Ref: "x"}),
+			"find":   func() error { _, err := f.cases.Find(ctx, tenantmap.Query{}); return err }(),
+			"count":  func() error { _, err := f.cases.Count(ctx, tenantmap.Query{}); return err }(),
+			"exec":   func() error { _, err := f.db.Exec(ctx, "DELETE FROM {case}"); return err }(),
+			"tx":     f.db.InTx(ctx, func(context.Context) error { return nil }),
+		}
+		for name, err := range checks {
+			if !errors.Is(err, tenantmap.ErrNoTenant) {
+				t.Errorf("%s without tenant: want ErrNoTenant, got %v", name, err)
+			}
+		}
+		// Named explicitly, the same call works.
+		if err := f.cases.For("acme").Insert(ctx, &Case{Ref: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := f.cases.Count(tctx("acme"), tenantmap.Query{}); n != 1 {
+			t.Errorf("explicit tenant insert landed elsewhere: %d", n)
+		}
+	})
+}

@@ -1,0 +1,177 @@
+package tenantmap_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/tenantmap/tenantmap"
+)
+
+// The servers the tests use. Point them elsewhere with the environment
+// variables; set one to "skip" to skip that server's tests.
+const (
+	envPostgres     = "TENANTMAP_POSTGRES_URL"
+	defaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+)
+
+func postgresURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv(envPostgres)
+	if u == "skip" {
+		t.Skipf("%s=skip", envPostgres)
+	}
+	if u == "" {
+		u = defaultPostgres
+	}
+	return u
+}
+
+// pgAdmin connects to the PostgreSQL server the tests use, failing the test
+// with directions when it is unreachable.
+func pgAdmin(t testing.TB) (*pgx.Conn, string) {
+	t.Helper()
+	u := postgresURL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatalf("PostgreSQL is unreachable at %s: %v\n"+
+			"Start it, point %s at a server (postgres://user@host:port/db), or set %s=skip to skip these tests.",
+			u, err, envPostgres, envPostgres)
+	}
+	return conn, u
+}
+
+func randomSuffix() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// newPostgresDatabase creates a fresh database for one test and drops it
+// when the test ends; it returns the URL of the new database.
+func newPostgresDatabase(t testing.TB) string {
+	t.Helper()
+	conn, u := pgAdmin(t)
+	ctx := context.Background()
+	defer conn.Close(ctx)
+	name := "tm_test_" + randomSuffix()
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("creating test database: %v", err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(ctx, u)
+		if err != nil {
+			t.Errorf("dropping test database %s: %v", name, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("dropping test database %s: %v", name, err)
+		}
+	})
+	cfg := conn.Config()
+	return fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name) + passwordParam(cfg.Password)
+}
+
+func passwordParam(p string) string {
+	if p == "" {
+		return ""
+	}
+	return "&password=" + p
+}
+
+// backend is one database × strategy the conformance suite runs over.
+type backend struct {
+	name     string
+	open     func(t testing.TB) *tenantmap.DB
+	strategy func(template string) tenantmap.Strategy
+}
+
+func sqliteOpen(t testing.TB) *tenantmap.DB {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "test.db")
+	db, err := tenantmap.Open(context.Background(), "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func postgresOpen(t testing.TB) *tenantmap.DB {
+	t.Helper()
+	u := newPostgresDatabase(t)
+	db, err := tenantmap.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+var backends = []backend{
+	{"sqlite/table", sqliteOpen, tenantmap.TablePerTenant},
+	{"postgres/table", postgresOpen, tenantmap.TablePerTenant},
+	{"postgres/schema", postgresOpen, func(string) tenantmap.Strategy { return tenantmap.SchemaPerTenant("") }},
+}
+
+// eachBackend runs fn once per database × strategy, in parallel subtests.
+func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
+	t.Helper()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, b)
+		})
+	}
+}
+
+// physicalTables lists the tables a database holds outside the system
+// schemas, as schema.table (SQLite: main.table).
+func physicalTables(t testing.TB, db *tenantmap.DB) []string {
+	t.Helper()
+	ctx := tenantmap.WithTenant(context.Background(), "none")
+	var q string
+	if db.Dialect().Name() == "postgres" {
+		q = "SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog','information_schema') ORDER BY 1"
+	} else {
+		q = "SELECT 'main.' || name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1"
+	}
+	rows, err := db.Query(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func mustCreate(t testing.TB, db *tenantmap.DB, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if _, err := db.Tenants().Create(context.Background(), id); err != nil {
+			t.Fatalf("create %s: %v", id, err)
+		}
+	}
+}
+
+func joinLines(ss []string) string { return strings.Join(ss, "\n") }

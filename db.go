@@ -112,9 +112,12 @@ type DB struct {
 
 // binding is a model registered on a DB with its strategy.
 type binding struct {
+	id       uint64 // distinct per registration; mixed into the registry's hash
 	model    *Model
 	strategy Strategy
 }
+
+var bindingIDs atomic.Uint64
 
 // Open opens the database the URL names; see ParseConfig for the forms.
 func Open(ctx context.Context, rawURL string) (*DB, error) {
@@ -292,7 +295,7 @@ func Register[T any](db *DB, s Strategy, opts ...ModelOption) (*Table[T], error)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", m.name, err)
 	}
-	b := &binding{model: m, strategy: s}
+	b := &binding{id: bindingIDs.Add(1), model: m, strategy: s}
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	if _, dup := db.byName[m.name]; dup {

@@ -2,6 +2,7 @@ package tenantmap
 
 import (
 	"context"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -38,15 +39,16 @@ type buildCall struct {
 	err  error
 }
 
-// Registry caches mappings per (model, tenant). A hit is one sync.Map load
-// and no write to shared memory unless the entry's reference bit was clear,
-// so reads scale across cores. Misses for the same key build once; the
+// Registry caches mappings per (model, tenant). A hit is a probe of a
+// lock-free open-addressing table (atomic slot loads, no lock) and no write
+// to shared memory unless the entry's reference bit was clear, so reads
+// scale across cores. Misses for the same key build once; the
 // others wait for that build. The size is bounded: past the bound the
 // CLOCK algorithm (a second-chance approximation of LRU) evicts entries not
 // used since the hand last passed them.
 type Registry struct {
-	entries sync.Map // registryKey → *registryEntry
-	hits    stripedCounter
+	table atomic.Pointer[slotTable] // replaced whole when it grows; slots change in place under mu
+	hits  stripedCounter
 
 	mu       sync.Mutex
 	ring     []*registryEntry
@@ -64,13 +66,14 @@ func newRegistry(max int, build func(context.Context, registryKey) (*mapping, er
 	if max <= 0 {
 		max = DefaultRegistrySize
 	}
-	return &Registry{max: max, inflight: map[registryKey]*buildCall{}, build: build}
+	r := &Registry{max: max, inflight: map[registryKey]*buildCall{}, build: build}
+	r.table.Store(newSlotTable(16))
+	return r
 }
 
 // lookup returns the mapping for key, building it with build on a miss.
 func (r *Registry) lookup(ctx context.Context, key registryKey) (*mapping, error) {
-	if v, ok := r.entries.Load(key); ok {
-		e := v.(*registryEntry)
+	if e := r.table.Load().find(key); e != nil {
 		if !e.ref.Load() {
 			e.ref.Store(true)
 		}
@@ -83,9 +86,9 @@ func (r *Registry) lookup(ctx context.Context, key registryKey) (*mapping, error
 func (r *Registry) miss(ctx context.Context, key registryKey) (*mapping, error) {
 	r.misses.Add(1)
 	r.mu.Lock()
-	if v, ok := r.entries.Load(key); ok { // built while we took the lock
+	if e := r.table.Load().find(key); e != nil { // built while we took the lock
 		r.mu.Unlock()
-		return v.(*registryEntry).m, nil
+		return e.m, nil
 	}
 	if c, ok := r.inflight[key]; ok {
 		r.mu.Unlock()
@@ -118,7 +121,7 @@ func (r *Registry) insertLocked(e *registryEntry) {
 	if len(r.ring) < r.max {
 		e.pos = len(r.ring)
 		r.ring = append(r.ring, e)
-		r.entries.Store(e.key, e)
+		r.storeLocked(e)
 		return
 	}
 	// CLOCK: give referenced entries a second chance, evict the first that
@@ -133,12 +136,12 @@ func (r *Registry) insertLocked(e *registryEntry) {
 			r.hand++
 			continue
 		}
-		r.entries.Delete(old.key)
+		r.table.Load().remove(old)
 		r.evictions.Add(1)
 		e.pos = r.hand
 		r.ring[r.hand] = e
 		r.hand++
-		r.entries.Store(e.key, e)
+		r.storeLocked(e)
 		return
 	}
 }
@@ -151,7 +154,85 @@ func (r *Registry) removeLocked(e *registryEntry) {
 	moved.pos = e.pos
 	r.ring[last] = nil
 	r.ring = r.ring[:last]
-	r.entries.Delete(e.key)
+	r.table.Load().remove(e)
+}
+
+// storeLocked puts e in the table, growing (and clearing tombstones) first
+// when the table would pass half full.
+func (r *Registry) storeLocked(e *registryEntry) {
+	t := r.table.Load()
+	if (t.used+1)*2 > len(t.slots) {
+		n := 16
+		for n < (len(r.ring)+1)*4 {
+			n *= 2
+		}
+		nt := newSlotTable(n)
+		for _, old := range r.ring {
+			if old != e {
+				nt.insert(old)
+			}
+		}
+		r.table.Store(nt)
+		t = nt
+	}
+	t.insert(e)
+}
+
+var hashSeed = maphash.MakeSeed()
+
+func (k registryKey) hash() uint64 {
+	return maphash.String(hashSeed, k.tenant) ^ k.binding.id*0x9e3779b97f4a7c15
+}
+
+// tombstone marks a slot whose entry was removed; probes pass over it.
+var tombstone = &registryEntry{}
+
+// slotTable is an open-addressing hash table with linear probing. Readers
+// load slots atomically without a lock; writers hold Registry.mu. A table
+// is never shrunk or rehashed in place: growing builds a new one, and a
+// reader still on the old one at worst misses and takes the slow path.
+type slotTable struct {
+	slots []atomic.Pointer[registryEntry]
+	mask  uint64
+	used  int // live entries plus tombstones; guarded by Registry.mu
+}
+
+func newSlotTable(n int) *slotTable {
+	return &slotTable{slots: make([]atomic.Pointer[registryEntry], n), mask: uint64(n - 1)}
+}
+
+func (t *slotTable) find(k registryKey) *registryEntry {
+	for i := k.hash() & t.mask; ; i = (i + 1) & t.mask {
+		e := t.slots[i].Load()
+		if e == nil {
+			return nil
+		}
+		if e.key == k {
+			return e
+		}
+	}
+}
+
+func (t *slotTable) insert(e *registryEntry) {
+	for i := e.key.hash() & t.mask; ; i = (i + 1) & t.mask {
+		if t.slots[i].Load() == nil {
+			t.slots[i].Store(e)
+			t.used++
+			return
+		}
+	}
+}
+
+func (t *slotTable) remove(e *registryEntry) {
+	for i := e.key.hash() & t.mask; ; i = (i + 1) & t.mask {
+		switch t.slots[i].Load() {
+		case nil:
+			return
+		case e:
+			t.slots[i].Store(tombstone)
+			return
+		}
+	}
 }
 
 // invalidate drops every mapping for which drop returns true. In-flight
@@ -209,7 +290,7 @@ func (r *Registry) Stats() RegistryStats {
 // address, which differs between goroutines and is stable while the stack
 // does not move.
 type stripedCounter struct {
-	stripes [16]struct {
+	stripes [64]struct {
 		n atomic.Uint64
 		_ [56]byte
 	}
@@ -217,9 +298,9 @@ type stripedCounter struct {
 
 func (c *stripedCounter) add() {
 	var marker byte
-	h := uintptr(unsafe.Pointer(&marker)) >> 10
-	h ^= h >> 7
-	c.stripes[h%uintptr(len(c.stripes))].n.Add(1)
+	// Stacks are at least 8 KiB apart; Fibonacci hashing spreads them.
+	h := uint64(uintptr(unsafe.Pointer(&marker))>>13) * 0x9e3779b97f4a7c15
+	c.stripes[h>>58].n.Add(1)
 }
 
 func (c *stripedCounter) load() uint64 {

@@ -1,0 +1,44 @@
+// Package tenantmap keeps many tenants' data apart in SQL databases while the
+// program's data code is written once.
+//
+// # Dynamic object mapping
+//
+// A model is a Go struct, compiled once by [Register] into a [Model]: its
+// columns, key and indexes, and the field offsets used to read and write rows
+// without reflection per row. For each tenant, tenantmap builds at run time a
+// mapping of the model onto the tenant's physical home — chosen by the model's
+// [Strategy]: a table of its own ([TablePerTenant]) or a schema of its own
+// ([SchemaPerTenant], PostgreSQL) — with the tenant's quoted names and its SQL
+// rendered once. The [Registry] caches mappings, so the next call for that
+// tenant costs a lock-free lookup.
+//
+// # The tenant travels in the context
+//
+// [WithTenant] puts a tenant id in a context; every [Table] call made with it
+// works on that tenant's rows only. [Table.For] names a tenant explicitly. A
+// call with neither fails with [ErrNoTenant]; it never falls back to all
+// tenants or a default one.
+//
+// # Stateless routing
+//
+// Every statement names its tenant's objects itself, quoted by the dialect and
+// schema-qualified. tenantmap never runs SET search_path or USE on a pooled
+// connection, so no session state can carry one tenant's context into another
+// tenant's request through a pool, a proxy or a prepared-statement cache.
+// Values always travel as bind parameters; identifiers never come from
+// run-time input without validation and quoting.
+//
+// # Tenants
+//
+// [DB.Tenants] creates, lists and drops tenants. The catalog, a control table
+// created on first use, records each tenant and the key its physical names
+// are built from. [Tenants.Create] provisions every registered model's tables
+// in one transaction.
+//
+// # Errors
+//
+// Every error wraps a sentinel ([ErrNotFound], [ErrTenantNotFound],
+// [ErrInvalidTenantID], …) or a driver error, inside an [*Error] that names
+// the operation, the tenant and the model. [ErrNotFound] also matches
+// [database/sql.ErrNoRows].
+package tenantmap

@@ -1,0 +1,179 @@
+package tenantmap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tenantmap/tenantmap/dialect/sqlite"
+)
+
+func testRegistry(t *testing.T, size int, build func(context.Context, registryKey) (*mapping, error)) (*Registry, *binding) {
+	t.Helper()
+	m, err := compileModel(reflectTypeOf[benchCase](), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if build == nil {
+		build = func(_ context.Context, k registryKey) (*mapping, error) {
+			return buildMapping(sqlite.Dialect{}, k.binding.model, k.tenant, "", k.tenant+"_case"), nil
+		}
+	}
+	return newRegistry(size, build), &binding{id: 7, model: m, strategy: TablePerTenant("{tenant}_case")}
+}
+
+// Many goroutines missing on one key at once cause exactly one build, and
+// all of them get its result.
+func TestRegistrySingleBuildUnderConcurrency(t *testing.T) {
+	var builds atomic.Int32
+	release := make(chan struct{})
+	reg, b := testRegistry(t, 10, func(_ context.Context, k registryKey) (*mapping, error) {
+		builds.Add(1)
+		<-release
+		return buildMapping(sqlite.Dialect{}, k.binding.model, k.tenant, "", "x"), nil
+	})
+	const n = 50
+	results := make([]*mapping, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mp, err := reg.lookup(context.Background(), registryKey{binding: b, tenant: "acme"})
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = mp
+		}()
+	}
+	time.Sleep(50 * time.Millisecond) // let them all reach the miss path
+	close(release)
+	wg.Wait()
+	if got := builds.Load(); got != 1 {
+		t.Fatalf("%d builds for one key, want 1", got)
+	}
+	for i, mp := range results {
+		if mp == nil || mp != results[0] {
+			t.Fatalf("goroutine %d got a different mapping", i)
+		}
+	}
+	if s := reg.Stats(); s.Builds != 1 || s.Misses != n || s.Size != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+// A failed build is not cached, and waiters see its error.
+func TestRegistryBuildErrorNotCached(t *testing.T) {
+	fail := errors.New("no such tenant")
+	calls := 0
+	reg, b := testRegistry(t, 10, func(context.Context, registryKey) (*mapping, error) {
+		calls++
+		return nil, fail
+	})
+	for range 3 {
+		if _, err := reg.lookup(context.Background(), registryKey{binding: b, tenant: "x"}); !errors.Is(err, fail) {
+			t.Fatalf("want build error, got %v", err)
+		}
+	}
+	if calls != 3 || reg.Stats().Size != 0 {
+		t.Errorf("failed builds cached: %d calls, %+v", calls, reg.Stats())
+	}
+}
+
+// The registry never holds more than its bound, evicts entries not used
+// recently before ones that are, and keeps answering correctly.
+func TestRegistryBoundAndEviction(t *testing.T) {
+	reg, b := testRegistry(t, 100, nil)
+	ctx := context.Background()
+	key := func(i int) registryKey { return registryKey{binding: b, tenant: fmt.Sprintf("t%d", i)} }
+	for i := range 1000 {
+		mp, err := reg.lookup(ctx, key(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mp.tenant != key(i).tenant {
+			t.Fatalf("lookup of %s returned %s's mapping", key(i).tenant, mp.tenant)
+		}
+		// Keep t0 hot: it must survive every sweep.
+		if _, err := reg.lookup(ctx, key(0)); err != nil {
+			t.Fatal(err)
+		}
+		if s := reg.Stats(); s.Size > 100 {
+			t.Fatalf("size %d past the bound", s.Size)
+		}
+	}
+	s := reg.Stats()
+	if s.Evictions != 900 {
+		t.Errorf("evictions %d, want 900", s.Evictions)
+	}
+	before := s.Builds
+	if _, err := reg.lookup(ctx, key(0)); err != nil {
+		t.Fatal(err)
+	}
+	if reg.Stats().Builds != before {
+		t.Error("the hot entry was evicted")
+	}
+	// Every key still held finds its own mapping; the table stays consistent
+	// after tombstones and growth.
+	for _, e := range reg.ring {
+		if got := reg.table.Load().find(e.key); got != e {
+			t.Fatalf("ring entry %s not found in the table", e.key.tenant)
+		}
+	}
+}
+
+// A build that began before an invalidation is returned but not cached.
+func TestRegistryInvalidationDuringBuild(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	var reg *Registry
+	reg, b := testRegistry(t, 10, func(_ context.Context, k registryKey) (*mapping, error) {
+		close(started)
+		<-release
+		return buildMapping(sqlite.Dialect{}, k.binding.model, k.tenant, "", "old"), nil
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := reg.lookup(context.Background(), registryKey{binding: b, tenant: "acme"}); err != nil {
+			t.Error(err)
+		}
+	}()
+	<-started
+	reg.InvalidateTenant("acme")
+	close(release)
+	<-done
+	if reg.Stats().Size != 0 {
+		t.Error("a mapping built from pre-invalidation state was cached")
+	}
+}
+
+// Hits counted from many goroutines add up exactly.
+func TestRegistryCountersConcurrent(t *testing.T) {
+	reg, b := testRegistry(t, 10, nil)
+	ctx := context.Background()
+	k := registryKey{binding: b, tenant: "acme"}
+	if _, err := reg.lookup(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 1000 {
+				if _, err := reg.lookup(ctx, k); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if s := reg.Stats(); s.Hits != 8000 || s.Misses != 1 || s.Builds != 1 {
+		t.Errorf("stats %+v, want 8000 hits, 1 miss, 1 build", s)
+	}
+}

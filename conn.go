@@ -65,6 +65,17 @@ type pgxBackend struct {
 }
 
 func (b *pgxBackend) exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	if len(args) == 0 {
+		// pgx sends an Exec without arguments over the simple protocol, which
+		// runs several ;-separated statements. The extended protocol refuses
+		// them: one statement, whatever the text says.
+		r, err := b.q.Query(ctx, sql, pgx.QueryExecModeExec)
+		if err != nil {
+			return 0, err
+		}
+		r.Close()
+		return r.CommandTag().RowsAffected(), r.Err()
+	}
 	tag, err := b.q.Exec(ctx, sql, args...)
 	return tag.RowsAffected(), err
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -424,8 +425,14 @@ func parseDefault(t reflect.Type, kind dialect.Kind, s string) (*columnDefault, 
 		}
 	case dialect.Float32, dialect.Float64:
 		x, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return nil, errors.New("not a number")
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, errors.New("not a finite number")
+		}
+		if elem.Kind() != reflect.Float32 && elem.Kind() != reflect.Float64 {
+			return nil, errors.New("defaults are supported on plain float fields only")
+		}
+		if v.OverflowFloat(x) {
+			return nil, errors.New("out of range")
 		}
 		d.sql = strconv.FormatFloat(x, 'g', -1, 64)
 		v.SetFloat(x)

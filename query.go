@@ -130,7 +130,7 @@ func appendOrder(b []byte, d dialect.Dialect, m *Model, o string) ([]byte, error
 // refused: a fragment is part of one statement.
 func rebind(b []byte, d dialect.Dialect, sql string, fragArgs, args []any) ([]byte, []any, error) {
 	used := 0
-	err := scanSQL(sql, func(tok sqlToken) error {
+	endsInComment, err := scanSQL(sql, d.Syntax(), func(tok sqlToken) error {
 		switch tok.kind {
 		case tokPlaceholder:
 			if used >= len(fragArgs) {
@@ -154,6 +154,9 @@ func rebind(b []byte, d dialect.Dialect, sql string, fragArgs, args []any) ([]by
 	if used != len(fragArgs) {
 		return nil, nil, fmt.Errorf("%w: %q has %d ? for %d values", ErrInvalidQuery, sql, used, len(fragArgs))
 	}
+	if endsInComment {
+		b = append(b, '\n') // end the comment, or it would swallow the rest of the statement
+	}
 	return b, args, nil
 }
 
@@ -171,12 +174,13 @@ type sqlToken struct {
 	text string
 }
 
-// scanSQL splits SQL into text and the tokens tenantmap rewrites. It knows
-// '…' and "…" and `…` quoting (doubled quotes inside), -- and /* */
-// comments, and PostgreSQL's E'…' and dollar-quoted strings; ?? yields a
-// literal ?. An unterminated literal or comment is an error: the statement
-// would mean something other than it looks.
-func scanSQL(s string, emit func(sqlToken) error) error {
+// scanSQL splits SQL into text and the tokens tenantmap rewrites, following
+// the dialect's lexical rules (syntax) for literals and comments, so that a ?,
+// a ; or a {name} inside them is left alone and one outside is always seen.
+// ?? yields a literal ?. An unterminated literal or comment is an error: the
+// statement would mean something other than it looks. It reports whether s
+// ends inside a -- comment, which would swallow whatever is appended.
+func scanSQL(s string, syn dialect.Syntax, emit func(sqlToken) error) (endsInComment bool, err error) {
 	start := 0
 	flush := func(end int) error {
 		if end > start {
@@ -184,15 +188,19 @@ func scanSQL(s string, emit func(sqlToken) error) error {
 		}
 		return nil
 	}
+	unterminated := func(what string) error {
+		return fmt.Errorf("%w: unterminated %s in %q", ErrInvalidQuery, what, s)
+	}
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
-		case c == '\'' || c == '"' || c == '`':
+		case c == '\'' || c == '"' || c == '`' && syn.BacktickIdents:
+			escapes := syn.BackslashEscapes ||
+				syn.EscapeStrings && c == '\'' && i > 0 && (s[i-1] == 'E' || s[i-1] == 'e') && (i < 2 || !isIdentByte(s[i-2]))
 			j := i + 1
-			escapes := c == '\'' && i > 0 && (s[i-1] == 'E' || s[i-1] == 'e') && (i < 2 || !isIdentByte(s[i-2]))
 			for {
 				if j >= len(s) {
-					return fmt.Errorf("%w: unterminated %c literal in %q", ErrInvalidQuery, c, s)
+					return false, unterminated(string(c) + " literal")
 				}
 				if escapes && s[j] == '\\' {
 					j += 2
@@ -208,30 +216,49 @@ func scanSQL(s string, emit func(sqlToken) error) error {
 				j++
 			}
 			i = j + 1
-		case c == '-' && i+1 < len(s) && s[i+1] == '-':
-			j := strings.IndexByte(s[i:], '\n')
+		case c == '[' && syn.BracketIdents:
+			j := strings.IndexByte(s[i:], ']')
 			if j < 0 {
-				i = len(s)
-			} else {
-				i += j + 1
+				return false, unterminated("[identifier]")
 			}
+			i += j + 1
+		case c == '-' && i+1 < len(s) && s[i+1] == '-', c == '#' && syn.HashComments:
+			j := i
+			for j < len(s) && s[j] != '\n' && !(syn.CRLineEnd && s[j] == '\r') {
+				j++
+			}
+			if j == len(s) {
+				endsInComment = true
+			}
+			i = j
 		case c == '/' && i+1 < len(s) && s[i+1] == '*':
-			j := strings.Index(s[i+2:], "*/")
-			if j < 0 {
-				return fmt.Errorf("%w: unterminated comment in %q", ErrInvalidQuery, s)
+			depth, j := 1, i+2
+			for depth > 0 {
+				switch {
+				case j+1 >= len(s):
+					return false, unterminated("comment")
+				case s[j] == '*' && s[j+1] == '/':
+					depth--
+					j += 2
+				case syn.NestedComments && s[j] == '/' && s[j+1] == '*':
+					depth++
+					j += 2
+				default:
+					j++
+				}
 			}
-			i += j + 4
-		case c == '$' && (i == 0 || !isIdentByte(s[i-1])):
-			// $tag$ … $tag$ (PostgreSQL); $1 is left alone.
+			i = j
+		case c == '$' && syn.DollarQuotes && (i == 0 || !isIdentByte(s[i-1])):
+			// $tag$ … $tag$; $1 is a parameter, not a tag.
 			j := i + 1
-			for j < len(s) && (isIdentByte(s[j]) && !(s[j] >= '0' && s[j] <= '9' && j == i+1)) {
+			for j < len(s) && isIdentByte(s[j]) && !(j == i+1 && s[j] >= '0' && s[j] <= '9') {
 				j++
 			}
 			if j < len(s) && s[j] == '$' {
 				tag := s[i : j+1]
 				k := strings.Index(s[j+1:], tag)
 				if k < 0 {
-					return fmt.Errorf("%w: unterminated %s string in %q", ErrInvalidQuery, tag, s)
+					return false, unterminated(tag + " string")
 				}
 				i = j + 1 + k + len(tag)
 			} else {
@@ -239,26 +266,28 @@ func scanSQL(s string, emit func(sqlToken) error) error {
 			}
 		case c == '?':
 			if err := flush(i); err != nil {
-				return err
+				return false, err
 			}
-			if i+1 < len(s) && s[i+1] == '?' {
-				if err := emit(sqlToken{kind: tokText, text: "?"}); err != nil {
-					return err
-				}
+			switch {
+			case i+1 < len(s) && s[i+1] == '?':
+				err = emit(sqlToken{kind: tokText, text: "?"})
 				i += 2
-			} else {
-				if err := emit(sqlToken{kind: tokPlaceholder}); err != nil {
-					return err
-				}
+			case i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
+				return false, fmt.Errorf("%w: %q: numbered placeholders (?%c) are not supported; write ? for each value", ErrInvalidQuery, s, s[i+1])
+			default:
+				err = emit(sqlToken{kind: tokPlaceholder})
 				i++
+			}
+			if err != nil {
+				return false, err
 			}
 			start = i
 		case c == ';':
 			if err := flush(i); err != nil {
-				return err
+				return false, err
 			}
 			if err := emit(sqlToken{kind: tokSemicolon, text: ";"}); err != nil {
-				return err
+				return false, err
 			}
 			i++
 			start = i
@@ -266,10 +295,10 @@ func scanSQL(s string, emit func(sqlToken) error) error {
 			j := strings.IndexByte(s[i:], '}')
 			if j > 1 && validName(s[i+1:i+j], maxNameLength) {
 				if err := flush(i); err != nil {
-					return err
+					return false, err
 				}
 				if err := emit(sqlToken{kind: tokTable, text: s[i+1 : i+j]}); err != nil {
-					return err
+					return false, err
 				}
 				i += j + 1
 				start = i
@@ -280,7 +309,7 @@ func scanSQL(s string, emit func(sqlToken) error) error {
 			i++
 		}
 	}
-	return flush(len(s))
+	return endsInComment, flush(len(s))
 }
 
 func isIdentByte(c byte) bool {

@@ -80,7 +80,7 @@ func (db *DB) raw(ctx context.Context, sql string, in []any) (string, querier, s
 	args := make([]any, 0, len(in))
 	used := 0
 	semicolon := false
-	err = scanSQL(sql, func(tok sqlToken) error {
+	_, err = scanSQL(sql, db.dialect.Syntax(), func(tok sqlToken) error {
 		if semicolon && (tok.kind != tokText || trimSpace(tok.text) != "") {
 			return fmt.Errorf("%w: one statement at a time", ErrInvalidQuery)
 		}

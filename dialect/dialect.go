@@ -54,6 +54,20 @@ const (
 	CopyFrom
 )
 
+// Syntax is what a database's SQL lexer treats as string literals, quoted
+// identifiers and comments, beyond what they all share ('…' strings with ''
+// inside, "…" identifiers, -- and /* */ comments).
+type Syntax struct {
+	EscapeStrings    bool // E'…' strings take backslash escapes (PostgreSQL)
+	DollarQuotes     bool // $tag$…$tag$ strings (PostgreSQL)
+	NestedComments   bool // /* /* */ */ nest (PostgreSQL)
+	CRLineEnd        bool // a -- comment also ends at \r (PostgreSQL)
+	BacktickIdents   bool // `…` quotes an identifier (SQLite, MySQL)
+	BracketIdents    bool // […] quotes an identifier (SQLite)
+	BackslashEscapes bool // '…' and "…" take backslash escapes (MySQL's default mode)
+	HashComments     bool // # starts a comment to the end of the line (MySQL)
+}
+
 // Column describes one column for DDL rendering.
 type Column struct {
 	Name     string
@@ -83,6 +97,10 @@ type Dialect interface {
 	// AppendLimit appends a LIMIT/OFFSET clause with a leading space; a
 	// negative limit means none, a zero offset is left out.
 	AppendLimit(b []byte, limit, offset int) []byte
+	// Syntax describes the dialect's literals and comments, so that tenantmap
+	// can rewrite placeholders and table tokens in programmers' SQL without
+	// touching what is inside them.
+	Syntax() Syntax
 	// ReservedPrefix reports whether a name is reserved for the server's own
 	// objects (pg_ on PostgreSQL, sqlite_ on SQLite).
 	ReservedPrefix(name string) bool

@@ -27,7 +27,7 @@ type Item struct {
 }
 
 const (
-	benchRows     = 10  // rows per tenant read by Get and Update
+	benchRows     = 10 // rows per tenant read by Get and Update
 	benchDatabase = "tenantmap_bench"
 )
 

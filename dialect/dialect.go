@@ -55,7 +55,7 @@ const (
 )
 
 // Syntax is what a database's SQL lexer treats as string literals, quoted
-// identifiers and comments, beyond what they all share ('…' strings with ''
+// identifiers and comments, beyond what they all share ('…' strings with ”
 // inside, "…" identifiers, -- and /* */ comments).
 type Syntax struct {
 	EscapeStrings    bool // E'…' strings take backslash escapes (PostgreSQL)

@@ -55,8 +55,8 @@ const (
 )
 
 // Syntax is what a database's SQL lexer treats as string literals, quoted
-// identifiers and comments, beyond what they all share ('…' strings with ”
-// inside, "…" identifiers, -- and /* */ comments).
+// identifiers and comments, beyond what they all share ('…' strings with
+// doubled quotes inside, "…" identifiers, -- and /* */ comments).
 type Syntax struct {
 	EscapeStrings    bool // E'…' strings take backslash escapes (PostgreSQL)
 	DollarQuotes     bool // $tag$…$tag$ strings (PostgreSQL)

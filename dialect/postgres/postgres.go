@@ -81,7 +81,7 @@ func (Dialect) AppendLimit(b []byte, limit, offset int) []byte {
 	return b
 }
 
-// Syntax: E” escape strings, dollar quoting, nested block comments, and --
+// Syntax: E'…' escape strings, dollar quoting, nested block comments, and --
 // comments that end at \r too. Plain '…' strings are taken to follow
 // standard_conforming_strings=on, PostgreSQL's default since 9.1.
 func (Dialect) Syntax() dialect.Syntax {

@@ -79,7 +79,7 @@ func (Dialect) AppendLimit(b []byte, limit, offset int) []byte {
 }
 
 // Syntax: SQLite also quotes identifiers with backticks and brackets; its --
-// comments end only at a newline; it has no E” or dollar-quoted strings.
+// comments end only at a newline; it has no E'…' or dollar-quoted strings.
 func (Dialect) Syntax() dialect.Syntax {
 	return dialect.Syntax{BacktickIdents: true, BracketIdents: true}
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -44,6 +45,8 @@ func benchTenantCounts() []int {
 }
 
 func benchTenantID(i int) string { return fmt.Sprintf("b%05d", i) }
+
+var benchApp atomic.Int64
 
 var benchSetup struct {
 	sync.Mutex
@@ -177,12 +180,66 @@ func rawOps(pool *pgxpool.Pool) map[string]op {
 	}
 }
 
+// backendPrivateMB reports the private memory (catalog and plan caches,
+// prepared statements) of the server processes serving application app,
+// averaged per process. It reads /proc, so it needs the server on this
+// machine and the rights to read its processes' smaps; elsewhere it reports
+// nothing.
+func backendPrivateMB(b *testing.B, dsn, app string) {
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(context.Background(), "SELECT pid FROM pg_stat_activity WHERE application_name = $1", app)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	n := 0
+	for _, pid := range pids {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+		if err != nil {
+			return
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 2 && (f[0] == "Private_Clean:" || f[0] == "Private_Dirty:") {
+				kb, _ := strconv.ParseFloat(f[1], 64)
+				total += kb / 1024
+			}
+		}
+		n++
+	}
+	if n > 0 {
+		b.ReportMetric(total/float64(n), "MB/backend")
+	}
+}
+
 func tenantmapOps(b *testing.B, pool *pgxpool.Pool, cfg *tenantmap.Config) map[string]op {
 	b.Helper()
 	db, err := tenantmap.OpenPool(context.Background(), pool, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
+	return itemOps(b, db)
+}
+
+func tenantmapOpenOps(b *testing.B, cfg *tenantmap.Config) map[string]op {
+	b.Helper()
+	db, err := tenantmap.OpenConfig(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return itemOps(b, db)
+}
+
+func itemOps(b *testing.B, db *tenantmap.DB) map[string]op {
 	items, err := tenantmap.Register[Item](db, tenantmap.TablePerTenant("{tenant}_item"))
 	if err != nil {
 		b.Fatal(err)
@@ -255,15 +312,18 @@ func runOps(b *testing.B, tenants int, o op) {
 // tables and statements, at 1 tenant and at 10,000, under each connection
 // configuration that matters at scale. See docs/benchmarks.md.
 //
-//	go test -run XXX -bench Postgres -cpu 2 -benchtime 20000x .
+//	go test -run XXX -bench Postgres -cpu 2 -benchtime 20000x -timeout 60m .
 func BenchmarkPostgres(b *testing.B) {
 	type variant struct {
-		name  string
-		raw   bool
+		name string
+		// raw: the baseline, hand-written statements through pgx on one pool.
+		raw bool
+		// pool: tenantmap on a pgx pool the caller made (OpenPool).
+		pool bool
+		// tweak changes the pgx pool (raw and pool variants).
 		tweak func(*pgxpool.Config)
-	}
-	cache := func(n int) func(*pgxpool.Config) {
-		return func(pc *pgxpool.Config) { pc.ConnConfig.StatementCacheCapacity = n }
+		// cfg changes tenantmap's own configuration (Open variants).
+		cfg func(*tenantmap.Config)
 	}
 	generic := func(n int) func(*pgxpool.Config) {
 		return func(pc *pgxpool.Config) {
@@ -271,39 +331,68 @@ func BenchmarkPostgres(b *testing.B) {
 			pc.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 		}
 	}
-	mode := func(m pgx.QueryExecMode) func(*pgxpool.Config) {
-		return func(pc *pgxpool.Config) { pc.ConnConfig.DefaultQueryExecMode = m }
+	cache := func(n int) func(*pgxpool.Config) {
+		return func(pc *pgxpool.Config) { pc.ConnConfig.StatementCacheCapacity = n }
 	}
-	describe := func(pc *pgxpool.Config) {
-		pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
-		pc.ConnConfig.DescriptionCacheCapacity = 65536
+	mode := func(m pgx.QueryExecMode) func(*pgxpool.Config) {
+		return func(pc *pgxpool.Config) {
+			pc.ConnConfig.DefaultQueryExecMode = m
+			pc.ConnConfig.DescriptionCacheCapacity = 65536
+		}
 	}
 	variants := []variant{
-		{"pgx/default", true, nil},
-		{"tenantmap/default", false, nil},
-		{"pgx/cache=32768", true, cache(32768)},
-		{"tenantmap/cache=32768", false, cache(32768)},
-		{"tenantmap/cache=32768+generic", false, generic(32768)},
-		{"pgx/cache=32768+generic", true, generic(32768)},
-		{"tenantmap/exec", false, mode(pgx.QueryExecModeExec)},
-		{"tenantmap/describe", false, describe},
+		{name: "pgx/default", raw: true},
+		{name: "tenantmap/default"},
+		{name: "pgx/cache=32768+generic", raw: true, tweak: generic(32768)},
+		{name: "tenantmap/pool=default", pool: true},
+		{name: "tenantmap/pool=cache32768", pool: true, tweak: cache(32768)},
+		{name: "tenantmap/pool=cache32768+generic", pool: true, tweak: generic(32768)},
+		{name: "tenantmap/pool=exec", pool: true, tweak: mode(pgx.QueryExecModeExec)},
+		{name: "tenantmap/pool=describe", pool: true, tweak: mode(pgx.QueryExecModeCacheDescribe)},
+		{name: "tenantmap/affinity,custom-plans", cfg: func(c *tenantmap.Config) { c.GenericPlans = false }},
 	}
 	for _, tenants := range benchTenantCounts() {
 		dsn := benchDB(b, tenants)
 		for _, opName := range []string{"get", "update", "insert"} {
 			for _, v := range variants {
-				if tenants == 1 && v.tweak != nil {
+				if tenants == 1 && v.name != "pgx/default" && v.name != "tenantmap/default" {
 					continue // at one tenant only the defaults matter
 				}
 				b.Run(fmt.Sprintf("tenants=%d/%s/%s", tenants, opName, v.name), func(b *testing.B) {
-					pool := benchPool(b, dsn, v.tweak)
+					app := fmt.Sprintf("tmbench-%d", benchApp.Add(1))
+					tweak := func(pc *pgxpool.Config) {
+						pc.ConnConfig.RuntimeParams["application_name"] = app
+						if v.tweak != nil {
+							v.tweak(pc)
+						}
+					}
 					var ops map[string]op
-					if v.raw {
-						ops = rawOps(pool)
-					} else {
-						ops = tenantmapOps(b, pool, nil)
+					switch {
+					case v.raw:
+						ops = rawOps(benchPool(b, dsn, tweak))
+					case v.pool:
+						ops = tenantmapOps(b, benchPool(b, dsn, tweak), nil)
+					default:
+						u, err := url.Parse(dsn)
+						if err != nil {
+							b.Fatal(err)
+						}
+						q := u.Query()
+						q.Set("application_name", app)
+						u.RawQuery = q.Encode()
+						cfg, err := tenantmap.ParseConfig(u.String())
+						if err != nil {
+							b.Fatal(err)
+						}
+						cfg.MaxConns = 4
+						if v.cfg != nil {
+							v.cfg(cfg)
+						}
+						ops = tenantmapOpenOps(b, cfg)
 					}
 					runOps(b, tenants, ops[opName])
+					b.StopTimer()
+					backendPrivateMB(b, dsn, app)
 				})
 			}
 		}

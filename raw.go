@@ -69,12 +69,17 @@ func (db *DB) raw(ctx context.Context, sql string, in []any) (string, querier, s
 	if err != nil {
 		return "", nil, "", nil, err
 	}
-	var q querier = db.be
+	if err := ValidateTenantID(id); err != nil {
+		return id, nil, "", nil, err
+	}
+	var q querier
 	if tx := txFrom(ctx, db); tx != nil {
 		if tx.tenant != id {
 			return id, nil, "", nil, ErrTenantMismatch
 		}
 		q = tx.be
+	} else {
+		q = db.backendFor(id)
 	}
 	b := make([]byte, 0, len(sql)+32)
 	args := make([]any, 0, len(in))

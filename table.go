@@ -37,12 +37,14 @@ func (t *Table[T]) target(ctx context.Context) (*mapping, querier, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var q querier = t.db.be
+	var q querier
 	if tx := txFrom(ctx, t.db); tx != nil {
 		if tx.tenant != id {
 			return nil, nil, fmt.Errorf("%w: the transaction is tenant %q's, the call is for %q", ErrTenantMismatch, tx.tenant, id)
 		}
 		q = tx.be
+	} else {
+		q = t.db.backendFor(id)
 	}
 	mp, err := t.db.mapping(ctx, t.b, id)
 	return mp, q, err
@@ -489,7 +491,7 @@ func (t *Table[T]) insertChunks(ctx context.Context, mp *mapping, q querier, vs 
 	if _, inTransaction := q.(txBackend); inTransaction || len(vs) <= per {
 		return run(q)
 	}
-	return inTx(ctx, t.db.be, run)
+	return inTx(ctx, t.db.backendFor(mp.tenant), run)
 }
 
 // setInt stores an integer key into an integer field of any width.

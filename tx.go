@@ -40,7 +40,7 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 	if err := ValidateTenantID(id); err != nil {
 		return opError("transaction", id, "", err)
 	}
-	return inTx(ctx, db.be, func(q querier) error {
+	return inTx(ctx, db.backendFor(id), func(q querier) error {
 		return fn(context.WithValue(ctx, ctxTxKey{}, &txState{db: db, tenant: id, be: q.(txBackend)}))
 	})
 }

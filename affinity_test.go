@@ -1,0 +1,110 @@
+package tenantmap_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tenantmap/tenantmap"
+)
+
+func openPostgresConfig(t *testing.T, tweak func(*tenantmap.Config)) *tenantmap.DB {
+	t.Helper()
+	cfg, err := tenantmap.ParseConfig(newPostgresDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tweak(cfg)
+	db, err := tenantmap.OpenConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func backendPID(t *testing.T, db *tenantmap.DB, tenant string) int32 {
+	t.Helper()
+	var pid int32
+	if err := db.QueryRow(tctx(tenant), []any{&pid}, "SELECT pg_backend_pid()"); err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// With tenant affinity, an idle tenant's calls always reach the same server
+// backend, and tenants are spread over the backends.
+func TestTenantAffinityRoutesToHome(t *testing.T) {
+	db := openPostgresConfig(t, func(c *tenantmap.Config) { c.MaxConns = 4 })
+	homes := map[int32]int{}
+	for i := range 40 {
+		id := fmt.Sprintf("t%02d", i)
+		pid := backendPID(t, db, id)
+		for range 5 {
+			if got := backendPID(t, db, id); got != pid {
+				t.Fatalf("tenant %s moved from backend %d to %d while idle", id, pid, got)
+			}
+		}
+		homes[pid]++
+	}
+	if len(homes) != 4 {
+		t.Errorf("40 tenants used %d backends of 4: %v", len(homes), homes)
+	}
+	// Without affinity the pool hands out any connection.
+	plain := openPostgresConfig(t, func(c *tenantmap.Config) { c.MaxConns = 4; c.TenantAffinity = false })
+	if pid := backendPID(t, plain, "t00"); pid == 0 {
+		t.Fatal("no backend pid")
+	}
+}
+
+// A transaction whose first call for a model misses the registry reads the
+// catalog on its own connection: with every connection held by such a
+// transaction, none waits for another.
+func TestTxRegistryMissDoesNotDeadlock(t *testing.T) {
+	for _, conns := range []int{1, 2} {
+		for _, affinity := range []bool{true, false} {
+			t.Run(fmt.Sprintf("conns=%d/affinity=%v", conns, affinity), func(t *testing.T) {
+				db := openPostgresConfig(t, func(c *tenantmap.Config) { c.MaxConns = conns; c.TenantAffinity = affinity })
+				notes, err := tenantmap.Register[Memo](db, tenantmap.TablePerTenant("{tenant}_memo"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ids []string
+				for i := range 6 {
+					ids = append(ids, fmt.Sprintf("d%d", i))
+				}
+				mustCreate(t, db, ids...)
+				db.Registry().InvalidateAll()
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				var wg sync.WaitGroup
+				for _, id := range ids {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						err := db.InTx(tenantmap.WithTenant(ctx, id), func(ctx context.Context) error {
+							return notes.Insert(ctx, &Memo{Text: id})
+						})
+						if err != nil {
+							t.Errorf("%s: %v", id, err)
+						}
+					}()
+				}
+				wg.Wait()
+				for _, id := range ids {
+					if n, err := notes.Count(tctx(id), tenantmap.Query{}); err != nil || n != 1 {
+						t.Errorf("%s: %d rows, %v", id, n, err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// Memo is the affinity tests' model.
+type Memo struct {
+	ID   int64
+	Text string
+}

@@ -1,0 +1,173 @@
+package tenantmap
+
+import (
+	"context"
+	"hash/maphash"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// affinePools splits PostgreSQL connections into single-connection pools and
+// gives every tenant two home connections, chosen by a hash of its id. A
+// server backend then prepares statements for, and caches the catalog
+// entries of, about 2/N of the tenants instead of all of them, so server
+// memory and the statement cache each connection needs shrink, and a bounded
+// cache holds the working set instead of churning. Two homes rather than one
+// let a busy tenant run two calls at once; a call goes elsewhere only when
+// both homes already have one waiting.
+type affinePools struct {
+	shards []*affineShard
+}
+
+type affineShard struct {
+	pgxBackend
+	busy atomic.Int32 // calls holding or waiting for this shard's connection
+	_    [60]byte     // keep busy counters on separate cache lines
+}
+
+func (a *affinePools) pick(tenant string) *affineShard {
+	n := uint64(len(a.shards))
+	h := maphash.String(hashSeed, tenant)
+	first := a.shards[h%n]
+	if first.busy.Load() == 0 {
+		return first
+	}
+	second := a.shards[(h%n+1+(h>>32)%(n-1))%n] // never first, as n > 1
+	if second.busy.Load() < first.busy.Load() {
+		first = second
+	}
+	if first.busy.Load() < 2 {
+		return first // wait behind one call rather than touch a third backend
+	}
+	for _, s := range a.shards {
+		if s.busy.Load() < first.busy.Load() {
+			first = s
+		}
+	}
+	return first
+}
+
+// forTenant returns the backend a tenant's calls use.
+func (a *affinePools) forTenant(tenant string) backend { return a.pick(tenant) }
+
+// The pool-wide operations (catalog, provisioning) take the least busy shard.
+func (a *affinePools) exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	return a.pick("").exec(ctx, sql, args...)
+}
+func (a *affinePools) query(ctx context.Context, sql string, args ...any) (rows, error) {
+	return a.pick("").query(ctx, sql, args...)
+}
+func (a *affinePools) queryRow(ctx context.Context, sql string, args ...any) row {
+	return a.pick("").queryRow(ctx, sql, args...)
+}
+func (a *affinePools) begin(ctx context.Context) (txBackend, error) { return a.pick("").begin(ctx) }
+func (a *affinePools) close() {
+	for _, s := range a.shards {
+		s.pool.Close()
+	}
+}
+
+func (s *affineShard) exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	s.busy.Add(1)
+	defer s.busy.Add(-1)
+	return s.pgxBackend.exec(ctx, sql, args...)
+}
+
+func (s *affineShard) query(ctx context.Context, sql string, args ...any) (rows, error) {
+	s.busy.Add(1)
+	r, err := s.pgxBackend.query(ctx, sql, args...)
+	if err != nil {
+		s.busy.Add(-1)
+		return nil, err
+	}
+	return &affineRows{Rows: r.(pgx.Rows), busy: &s.busy}, nil
+}
+
+func (s *affineShard) queryRow(ctx context.Context, sql string, args ...any) row {
+	s.busy.Add(1)
+	return &affineRow{row: s.pool.QueryRow(ctx, sql, args...), busy: &s.busy}
+}
+
+func (s *affineShard) copyFrom(ctx context.Context, table pgx.Identifier, cols []string, src [][]any) (int64, error) {
+	s.busy.Add(1)
+	defer s.busy.Add(-1)
+	return s.pgxBackend.copyFrom(ctx, table, cols, src)
+}
+
+func (s *affineShard) begin(ctx context.Context) (txBackend, error) {
+	s.busy.Add(1)
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		s.busy.Add(-1)
+		return nil, err
+	}
+	return &affineTx{pgxBackend: pgxBackend{q: tx, tx: tx}, busy: &s.busy}, nil
+}
+
+// affineRow releases its shard when scanned, as pgx releases the connection.
+type affineRow struct {
+	row  pgx.Row
+	busy *atomic.Int32
+}
+
+func (r *affineRow) Scan(dest ...any) error {
+	defer r.busy.Add(-1)
+	return r.row.Scan(dest...)
+}
+
+type affineRows struct {
+	pgx.Rows
+	busy   *atomic.Int32
+	closed bool
+}
+
+func (r *affineRows) Close() {
+	r.Rows.Close()
+	if !r.closed {
+		r.closed = true
+		r.busy.Add(-1)
+	}
+}
+
+type affineTx struct {
+	pgxBackend
+	busy *atomic.Int32
+	done bool
+}
+
+func (t *affineTx) release() {
+	if !t.done {
+		t.done = true
+		t.busy.Add(-1)
+	}
+}
+
+func (t *affineTx) commit(ctx context.Context) error {
+	defer t.release()
+	return t.pgxBackend.commit(ctx)
+}
+
+func (t *affineTx) rollback(ctx context.Context) error {
+	defer t.release()
+	return t.pgxBackend.rollback(ctx)
+}
+
+// newAffinePools opens n single-connection pools with pc's settings.
+func newAffinePools(ctx context.Context, pc *pgxpool.Config, n int) (*affinePools, error) {
+	a := &affinePools{}
+	for range n {
+		c := pc.Copy()
+		c.MaxConns, c.MinConns = 1, 0
+		pool, err := pgxpool.NewWithConfig(ctx, c)
+		if err != nil {
+			a.close()
+			return nil, err
+		}
+		s := &affineShard{pgxBackend: pgxBackend{pool: pool, own: true}}
+		s.q = pool
+		a.shards = append(a.shards, s)
+	}
+	return a, nil
+}

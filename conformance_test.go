@@ -600,3 +600,42 @@ func TestNoTenant(t *testing.T) {
 		}
 	})
 }
+
+// Device has a caller-set UUID key (a uuid column on PostgreSQL, text on SQLite).
+type Device struct {
+	ID   string `tm:",pk,type:uuid"`
+	Name string
+}
+
+func TestConformanceUUIDKey(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		db := b.open(t)
+		devices, err := tenantmap.Register[Device](db, b.strategy("{tenant}_device"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, db, "acme")
+		ctx := tctx("acme")
+		const id = "6f1c2a8e-3b4d-4e5f-9a0b-1c2d3e4f5a6b"
+		if err := devices.Insert(ctx, &Device{ID: id, Name: "printer"}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := devices.Get(ctx, id)
+		if err != nil || got.ID != id || got.Name != "printer" {
+			t.Fatalf("got %+v, %v", got, err)
+		}
+		many := []*Device{{ID: "00000000-0000-4000-8000-000000000001", Name: "a"}, {ID: "00000000-0000-4000-8000-000000000002", Name: "b"}}
+		if err := devices.InsertMany(ctx, many); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := devices.Count(ctx, tenantmap.Query{}); n != 3 {
+			t.Errorf("count %d, want 3", n)
+		}
+		if b.name != "sqlite/table" {
+			// PostgreSQL checks the value is a UUID; nothing is stored when it is not.
+			if err := devices.Insert(ctx, &Device{ID: "not-a-uuid", Name: "x"}); err == nil {
+				t.Error("a malformed UUID was stored")
+			}
+		}
+	})
+}

@@ -126,7 +126,7 @@ func insertArgs(m *Model, base unsafe.Pointer, args []any) ([]any, error) {
 
 func checkKey(m *Model, base unsafe.Pointer) error {
 	if !m.pk.auto {
-		if a, _ := m.pk.arg(base); a == "" {
+		if reflectAt(m.pk, base).IsZero() {
 			return fmt.Errorf("%w: %s's key %s is empty; it is set by the caller", ErrInvalidQuery, m.name, m.pk.goName)
 		}
 	}
@@ -406,8 +406,15 @@ func (t *Table[T]) copyMany(ctx context.Context, mp *mapping, q querier, c copie
 		}
 		rowsIn[i] = row
 	}
-	_, err := c.copyFrom(ctx, mp.identifier(), m.Columns(), rowsIn)
-	return err
+	if _, err := c.copyFrom(ctx, mp.identifier(), m.Columns(), rowsIn); err != nil {
+		if m.pk.auto { // the drawn keys were not used: do not hand them back
+			for _, v := range vs {
+				setInt(m.pk, unsafe.Pointer(v), 0)
+			}
+		}
+		return err
+	}
+	return nil
 }
 
 // maxSQLiteParams is SQLite's default SQLITE_MAX_VARIABLE_NUMBER (3.32+).

@@ -639,3 +639,23 @@ func TestConformanceUUIDKey(t *testing.T) {
 		}
 	})
 }
+
+// A failed InsertMany stores nothing and hands back no keys.
+func TestConformanceInsertManyFailure(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := newFixture(t, b, "acme")
+		ctx := tctx("acme")
+		batch := []*Case{{Title: "a", Ref: "same"}, {Title: "b", Ref: "other"}, {Title: "c", Ref: "same"}}
+		if err := f.cases.InsertMany(ctx, batch); err == nil {
+			t.Fatal("a batch breaking a unique index was stored")
+		}
+		for i, c := range batch {
+			if c.ID != 0 {
+				t.Errorf("record %d kept key %d from a failed batch", i, c.ID)
+			}
+		}
+		if n, _ := f.cases.Count(ctx, tenantmap.Query{}); n != 0 {
+			t.Errorf("%d rows of a failed batch were stored", n)
+		}
+	})
+}

@@ -415,7 +415,11 @@ func TestBadInput(t *testing.T) {
 				case "postgres/schema":
 					want = ten.Key + ".note"
 				}
-				if !slices.Contains(tables, want) {
+				found := slices.Contains(tables, want)
+				if b.name == "mysql/table" { // qualified by the test's own database
+					found = slices.ContainsFunc(tables, func(s string) bool { return strings.HasSuffix(s, "."+ten.Key+"_note") })
+				}
+				if !found {
 					t.Errorf("%s: no table %s; tables:\n%s", id, want, joinLines(tables))
 				}
 				listed := false

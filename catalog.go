@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/tenantmap/tenantmap/dialect"
 )
@@ -44,22 +45,23 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 	}
 	qt = d.AppendIdent(qt, CatalogTable)
 	t := string(qt)
-	col := func(name string, k dialect.Kind) string {
-		return dialect.Quote(d, name) + " " + d.ColumnType(dialect.Column{Name: name, Kind: k})
+	q := func(name string) string { return dialect.Quote(d, name) }
+	col := func(name string, k dialect.Kind, size int) string {
+		return q(name) + " " + d.ColumnType(dialect.Column{Name: name, Kind: k, Size: size, Indexed: size > 0})
 	}
-	const cols = `"id","tenant_key","status","version","created_at"`
+	cols := q("id") + "," + q("tenant_key") + "," + q("status") + "," + q("version") + "," + q("created_at")
 	c := &catalog{d: d}
 	c.createSQL = "CREATE TABLE IF NOT EXISTS " + t + " (" +
-		col("id", dialect.String) + " PRIMARY KEY, " +
-		col("tenant_key", dialect.String) + " NOT NULL UNIQUE, " +
-		col("status", dialect.String) + " NOT NULL, " +
-		col("version", dialect.Int64) + " NOT NULL, " +
-		col("created_at", dialect.Time) + " NOT NULL)"
+		col("id", dialect.String, MaxTenantIDLength) + " PRIMARY KEY, " +
+		col("tenant_key", dialect.String, MaxTenantIDLength) + " NOT NULL UNIQUE, " +
+		col("status", dialect.String, 32) + " NOT NULL, " +
+		col("version", dialect.Int64, 0) + " NOT NULL, " +
+		col("created_at", dialect.Time, 0) + " NOT NULL)"
 	ph := func(n int) string { return string(d.AppendPlaceholder(nil, n)) }
-	c.getSQL = "SELECT " + cols + " FROM " + t + " WHERE \"id\"=" + ph(1)
+	c.getSQL = "SELECT " + cols + " FROM " + t + " WHERE " + q("id") + "=" + ph(1)
 	c.insertSQL = "INSERT INTO " + t + " (" + cols + ") VALUES (" + string(appendPlaceholders(nil, d, 1, 5)) + ")"
-	c.deleteSQL = "DELETE FROM " + t + " WHERE \"id\"=" + ph(1)
-	c.listSQL = "SELECT " + cols + " FROM " + t + " WHERE \"id\">" + ph(1) + " ORDER BY \"id\" LIMIT " + ph(2)
+	c.deleteSQL = "DELETE FROM " + t + " WHERE " + q("id") + "=" + ph(1)
+	c.listSQL = "SELECT " + cols + " FROM " + t + " WHERE " + q("id") + ">" + ph(1) + " ORDER BY " + q("id") + " LIMIT " + ph(2)
 	if d.Features()&dialect.Schemas != 0 {
 		c.lockSQL = "SELECT pg_advisory_xact_lock(" + strconv.Itoa(catalogLockID) + ")"
 	}
@@ -154,12 +156,17 @@ func inTx(ctx context.Context, be backend, fn func(tx querier) error) (err error
 	return tx.commit(ctx)
 }
 
-// isUniqueViolation reports a duplicate-key error from PostgreSQL (23505) or
-// SQLite (SQLITE_CONSTRAINT_UNIQUE 2067, SQLITE_CONSTRAINT_PRIMARYKEY 1555).
+// isUniqueViolation reports a duplicate-key error from PostgreSQL (23505),
+// MySQL (ER_DUP_ENTRY 1062) or SQLite (SQLITE_CONSTRAINT_UNIQUE 2067,
+// SQLITE_CONSTRAINT_PRIMARYKEY 1555).
 func isUniqueViolation(err error) bool {
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) {
 		return pg.Code == "23505"
+	}
+	var my *mysql.MySQLError
+	if errors.As(err, &my) {
+		return my.Number == 1062
 	}
 	var coded interface{ Code() int }
 	if errors.As(err, &coded) {

@@ -135,6 +135,21 @@ func (b *sqlBackend) exec(ctx context.Context, query string, args ...any) (int64
 	return res.RowsAffected()
 }
 
+// execLastID runs an INSERT and returns the key the database generated, for
+// databases without INSERT … RETURNING (MySQL).
+func (b *sqlBackend) execLastID(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := b.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// lastIDExecer is implemented by backends that report generated keys.
+type lastIDExecer interface {
+	execLastID(ctx context.Context, query string, args ...any) (int64, error)
+}
+
 func (b *sqlBackend) query(ctx context.Context, query string, args ...any) (rows, error) {
 	r, err := b.q.QueryContext(ctx, query, args...)
 	if err != nil {

@@ -10,9 +10,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tenantmap/tenantmap/dialect"
+	mysqldialect "github.com/tenantmap/tenantmap/dialect/mysql"
 	"github.com/tenantmap/tenantmap/dialect/postgres"
 	"github.com/tenantmap/tenantmap/dialect/sqlite"
 	_ "modernc.org/sqlite" // the embedded default: pure Go, no C compiler
@@ -24,7 +27,7 @@ var ErrInvalidURL = errors.New("tenantmap: invalid database URL")
 // Config says how to open a DB. Build one with ParseConfig, change what you
 // need, and pass it to OpenConfig.
 type Config struct {
-	// Driver is "sqlite" or "postgres".
+	// Driver is "sqlite", "postgres" or "mysql" (MySQL and MariaDB).
 	Driver string
 	// DSN is the driver's connection string: a pgx URL or key/value string,
 	// or a modernc.org/sqlite file name with its query parameters.
@@ -74,6 +77,7 @@ const DefaultStatementCacheSize = 8192
 //	sqlite:app.db            a SQLite file (created if missing)
 //	sqlite:/abs/path/app.db  idem, absolute
 //	postgres://user@host:5432/db?sslmode=disable  (or postgresql://, or pgx's key=value form after "postgres:")
+//	mysql://user:password@host:3306/db             (or mariadb://; go-sql-driver/mysql parameters in the query)
 func ParseConfig(rawURL string) (*Config, error) {
 	scheme, rest, ok := strings.Cut(rawURL, ":")
 	if !ok || !validName(scheme, 20) {
@@ -97,8 +101,50 @@ func ParseConfig(rawURL string) (*Config, error) {
 		}
 		return &Config{Driver: "postgres", DSN: dsn, Schema: "public",
 			StatementCacheSize: DefaultStatementCacheSize, GenericPlans: true, TenantAffinity: true}, nil
+	case "mysql", "mariadb":
+		dsn, err := mysqlDSN(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		return &Config{Driver: "mysql", DSN: dsn}, nil
 	}
-	return nil, fmt.Errorf("%w: unknown scheme %q (sqlite or postgres)", ErrInvalidURL, scheme)
+	return nil, fmt.Errorf("%w: unknown scheme %q (sqlite, postgres or mysql)", ErrInvalidURL, scheme)
+}
+
+// mysqlDSN turns mysql://user:password@host:port/database?params into
+// go-sql-driver/mysql's DSN, with the settings tenantmap relies on: times
+// parsed into time.Time in UTC, UPDATE counting matched rather than changed
+// rows (so an update to identical values is not "not found"), and one
+// statement per call.
+func mysqlDSN(rawURL string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", fmt.Errorf("%w: cannot parse the mysql URL", ErrInvalidURL)
+	}
+	host := u.Host
+	if host == "" {
+		host = "127.0.0.1:3306"
+	} else if u.Port() == "" {
+		host += ":3306"
+	}
+	db := strings.TrimPrefix(u.Path, "/")
+	if db == "" || strings.Contains(db, "/") {
+		return "", fmt.Errorf("%w: the mysql URL names no database (mysql://user@host:3306/DATABASE)", ErrInvalidURL)
+	}
+	c, err := mysql.ParseDSN("tcp(" + host + ")/" + db + "?" + u.RawQuery)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalidURL, err)
+	}
+	if u.User != nil {
+		c.User = u.User.Username()
+		c.Passwd, _ = u.User.Password()
+	}
+	c.ParseTime, c.Loc, c.ClientFoundRows, c.MultiStatements, c.InterpolateParams = true, time.UTC, true, false, false
+	if c.Params == nil {
+		c.Params = map[string]string{}
+	}
+	c.Params["time_zone"] = "'+00:00'"
+	return c.FormatDSN(), nil
 }
 
 // DB is a handle on one database for many tenants. It is safe for
@@ -197,6 +243,22 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 		}
 		be.q = be.pool
 		db.be = be
+	case "mysql":
+		db.cfg.Schema = ""
+		sdb, err := sql.Open("mysql", cfg.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidURL, err)
+		}
+		if cfg.MaxConns > 0 {
+			sdb.SetMaxOpenConns(cfg.MaxConns)
+		}
+		db.be = &sqlBackend{q: sdb, db: sdb}
+		var version string
+		if err := sdb.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+			sdb.Close()
+			return nil, opError("open", "", "", err)
+		}
+		db.dialect = mysqldialect.New(version)
 	default:
 		return nil, fmt.Errorf("%w: unknown driver %q", ErrInvalidURL, cfg.Driver)
 	}

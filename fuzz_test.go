@@ -1,8 +1,11 @@
 package tenantmap
 
 import (
+	"time"
+
 	"errors"
 	"fmt"
+	"github.com/go-sql-driver/mysql"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -216,7 +219,7 @@ func FuzzTenantID(f *testing.F) {
 				default:
 					var creates int
 					for _, st := range stmts {
-						if strings.HasPrefix(st, "CREATE TABLE "+mp.qtable+" (") {
+						if strings.HasPrefix(st.sql, "CREATE TABLE "+mp.qtable+" (") {
 							creates++
 						}
 					}
@@ -460,6 +463,14 @@ func FuzzParseConfig(f *testing.F) {
 			}
 			if _, err := pgxpool.ParseConfig(cfg.DSN); err != nil {
 				t.Fatalf("ParseConfig(%q) accepted a DSN pgx refuses: %v", s, err)
+			}
+		case "mysql":
+			c, err := mysql.ParseDSN(cfg.DSN)
+			if err != nil {
+				t.Fatalf("ParseConfig(%q) made a DSN the driver refuses: %q: %v", s, cfg.DSN, err)
+			}
+			if !c.ParseTime || c.Loc != time.UTC || !c.ClientFoundRows || c.MultiStatements {
+				t.Fatalf("ParseConfig(%q): DSN %q lacks tenantmap's driver settings", s, cfg.DSN)
 			}
 		default:
 			t.Fatalf("ParseConfig(%q): driver %q", s, cfg.Driver)

@@ -3,14 +3,17 @@ package tenantmap_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	_ "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/tenantmap/tenantmap"
 )
@@ -20,7 +23,63 @@ import (
 const (
 	envPostgres     = "TENANTMAP_POSTGRES_URL"
 	defaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	envMySQL        = "TENANTMAP_MYSQL_URL"
+	defaultMySQL    = "mysql://root@127.0.0.1:3306/test"
 )
+
+// newMySQLDatabase creates a fresh database on the MySQL/MariaDB server for
+// one test, drops it when the test ends, and returns its URL.
+func newMySQLDatabase(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv(envMySQL)
+	if u == "skip" {
+		t.Skipf("%s=skip", envMySQL)
+	}
+	if u == "" {
+		u = defaultMySQL
+	}
+	cfg, err := tenantmap.ParseConfig(u)
+	if err != nil {
+		t.Fatalf("%s: %v", envMySQL, err)
+	}
+	admin, err := sql.Open("mysql", cfg.DSN)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = admin.PingContext(ctx)
+		cancel()
+	}
+	if err != nil {
+		t.Fatalf("MySQL/MariaDB is unreachable at %s: %v\n"+
+			"Start it, point %s at a server (mysql://user:password@host:3306/db), or set %s=skip to skip these tests.",
+			u, err, envMySQL, envMySQL)
+	}
+	name := "tm_test_" + randomSuffix()
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("creating test database: %v", err)
+	}
+	t.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name); err != nil {
+			t.Errorf("dropping test database %s: %v", name, err)
+		}
+	})
+	parsed, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed.Path = "/" + name
+	return parsed.String()
+}
+
+func mysqlOpen(t testing.TB) *tenantmap.DB {
+	t.Helper()
+	db, err := tenantmap.Open(context.Background(), newMySQLDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
 
 func postgresURL(t testing.TB) string {
 	t.Helper()
@@ -122,6 +181,7 @@ var backends = []backend{
 	{"sqlite/table", sqliteOpen, tenantmap.TablePerTenant},
 	{"postgres/table", postgresOpen, tenantmap.TablePerTenant},
 	{"postgres/schema", postgresOpen, func(string) tenantmap.Strategy { return tenantmap.SchemaPerTenant("") }},
+	{"mysql/table", mysqlOpen, tenantmap.TablePerTenant},
 }
 
 // eachBackend runs fn once per database × strategy, in parallel subtests.
@@ -141,9 +201,12 @@ func physicalTables(t testing.TB, db *tenantmap.DB) []string {
 	t.Helper()
 	ctx := tenantmap.WithTenant(context.Background(), "none")
 	var q string
-	if db.Dialect().Name() == "postgres" {
+	switch db.Dialect().Name() {
+	case "postgres":
 		q = "SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog','information_schema') ORDER BY 1"
-	} else {
+	case "mysql":
+		q = "SELECT CONCAT(table_schema, '.', table_name) FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1"
+	default:
 		q = "SELECT 'main.' || name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1"
 	}
 	rows, err := db.Query(ctx, q)

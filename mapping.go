@@ -77,7 +77,7 @@ func buildMapping(d dialect.Dialect, m *Model, tenant, schema, table string) *ma
 		b = d.AppendPlaceholder(b, i)
 	}
 	b = append(b, ')')
-	if m.pk.auto {
+	if m.pk.auto && d.Features()&dialect.Returning != 0 {
 		b = append(b, " RETURNING "...)
 		b = d.AppendIdent(b, m.pk.column)
 	}
@@ -144,13 +144,19 @@ func (mp *mapping) ddl(d dialect.Dialect, ifNotExists bool) []string {
 	}
 	b = append(b, mp.qtable...)
 	b = append(b, " ("...)
+	indexed := map[*field]bool{m.pk: true}
+	for _, ix := range m.indexes {
+		for _, f := range ix.cols {
+			indexed[f] = true
+		}
+	}
 	for i, f := range m.fields {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
 		b = d.AppendIdent(b, f.column)
 		b = append(b, ' ')
-		b = append(b, d.ColumnType(dialect.Column{Name: f.column, Kind: f.kind, Size: f.size, Nullable: f.nullable, AutoPK: f.auto})...)
+		b = append(b, d.ColumnType(dialect.Column{Name: f.column, Kind: f.kind, Size: f.size, Nullable: f.nullable, AutoPK: f.auto, Indexed: indexed[f]})...)
 		if f.pk && !f.auto {
 			b = append(b, " PRIMARY KEY"...)
 		}
@@ -159,7 +165,11 @@ func (mp *mapping) ddl(d dialect.Dialect, ifNotExists bool) []string {
 		}
 		if f.def != nil {
 			b = append(b, " DEFAULT "...)
-			b = append(b, f.def.sql...)
+			if f.def.now {
+				b = append(b, d.CurrentTimestamp()...)
+			} else {
+				b = append(b, f.def.sql...)
+			}
 		}
 	}
 	b = append(b, ')')

@@ -222,7 +222,9 @@ func scanSQL(s string, syn dialect.Syntax, emit func(sqlToken) error) (endsInCom
 				return false, unterminated("[identifier]")
 			}
 			i += j + 1
-		case c == '-' && i+1 < len(s) && s[i+1] == '-', c == '#' && syn.HashComments:
+		case c == '-' && i+1 < len(s) && s[i+1] == '-' &&
+			(!syn.DashCommentNeedsSpace || i+2 >= len(s) || s[i+2] == ' ' || s[i+2] == '\t' || s[i+2] == '\n' || s[i+2] == '\r'),
+			c == '#' && syn.HashComments:
 			j := i
 			for j < len(s) && s[j] != '\n' && !(syn.CRLineEnd && s[j] == '\r') {
 				j++

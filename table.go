@@ -149,10 +149,16 @@ func (t *Table[T]) Insert(ctx context.Context, v *T) error {
 	if err != nil {
 		return t.fail("insert", ctx, err)
 	}
-	if m.pk.auto {
-		err = q.queryRow(ctx, mp.insertSQL, args...).Scan(m.pk.dest(base, nil))
-	} else {
+	switch {
+	case !m.pk.auto:
 		_, err = q.exec(ctx, mp.insertSQL, args...)
+	case t.db.dialect.Features()&dialect.Returning != 0:
+		err = q.queryRow(ctx, mp.insertSQL, args...).Scan(m.pk.dest(base, nil))
+	default:
+		var id int64
+		if id, err = q.(lastIDExecer).execLastID(ctx, mp.insertSQL, args...); err == nil {
+			setInt(m.pk, base, id)
+		}
 	}
 	return t.fail("insert", ctx, err)
 }
@@ -428,6 +434,9 @@ func (t *Table[T]) insertChunks(ctx context.Context, mp *mapping, q querier, vs 
 		ncols--
 	}
 	per := max(1, min(500, maxSQLiteParams/max(1, ncols)))
+	if m.pk.auto && d.Features()&dialect.Returning == 0 {
+		per = 1 // one key per statement from LastInsertId, all in one transaction
+	}
 	run := func(q querier) error {
 		for start := 0; start < len(vs); start += per {
 			chunk := vs[start:min(len(vs), start+per)]
@@ -464,6 +473,14 @@ func (t *Table[T]) insertChunks(ctx context.Context, mp *mapping, q querier, vs 
 				}
 				continue
 			}
+			if per == 1 {
+				id, err := q.(lastIDExecer).execLastID(ctx, string(b), args...)
+				if err != nil {
+					return err
+				}
+				setInt(m.pk, unsafe.Pointer(chunk[0]), id)
+				continue
+			}
 			b = append(b, " RETURNING "...)
 			b = d.AppendIdent(b, m.pk.column)
 			r, err := q.query(ctx, string(b), args...)
@@ -495,10 +512,18 @@ func (t *Table[T]) insertChunks(ctx context.Context, mp *mapping, q querier, vs 
 		}
 		return nil
 	}
+	var err error
 	if _, inTransaction := q.(txBackend); inTransaction || len(vs) <= per {
-		return run(q)
+		err = run(q)
+	} else {
+		err = inTx(ctx, t.db.backendFor(mp.tenant), run)
 	}
-	return inTx(ctx, t.db.backendFor(mp.tenant), run)
+	if err != nil && m.pk.auto { // rolled back: the keys handed out so far name no rows
+		for _, v := range vs {
+			setInt(m.pk, unsafe.Pointer(v), 0)
+		}
+	}
+	return err
 }
 
 // setInt stores an integer key into an integer field of any width.

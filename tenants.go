@@ -51,20 +51,30 @@ func (ts *Tenants) create(ctx context.Context, id string) (Tenant, error) {
 	if err != nil {
 		return Tenant{}, err
 	}
-	err = inTx(ctx, db.be, func(tx querier) error {
-		if _, err := tx.exec(ctx, db.cat.insertSQL, t.ID, t.Key, t.Status, t.Version, t.CreatedAt); err != nil {
+	record := func(q querier) error {
+		if _, err := q.exec(ctx, db.cat.insertSQL, t.ID, t.Key, t.Status, t.Version, t.CreatedAt); err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("%w: %q (or its physical key %q)", ErrTenantExists, id, t.Key)
 			}
 			return err
 		}
-		for _, s := range stmts {
-			if _, err := tx.exec(ctx, s); err != nil {
-				return fmt.Errorf("%w\n\tin: %s", err, s)
-			}
-		}
 		return nil
-	})
+	}
+	if db.dialect.Features()&dialect.TransactionalDDL != 0 {
+		err = inTx(ctx, db.be, func(tx querier) error {
+			if err := record(tx); err != nil {
+				return err
+			}
+			for _, s := range stmts {
+				if _, err := tx.exec(ctx, s.sql); err != nil {
+					return fmt.Errorf("%w\n\tin: %s", err, s.sql)
+				}
+			}
+			return nil
+		})
+	} else {
+		err = db.provisionWithoutTx(ctx, record, stmts, id)
+	}
 	if err != nil {
 		return Tenant{}, err
 	}
@@ -74,10 +84,39 @@ func (ts *Tenants) create(ctx context.Context, id string) (Tenant, error) {
 	return t, nil
 }
 
+// provisionWithoutTx provisions where DDL commits implicitly (MySQL): the
+// catalog row first, so a concurrent Create of the same id fails, then each
+// statement; on failure it undoes what it made, newest first, and removes
+// the row, leaving no half-made tenant.
+func (db *DB) provisionWithoutTx(ctx context.Context, record func(querier) error, stmts []ddlStmt, id string) error {
+	if err := record(db.be); err != nil {
+		return err
+	}
+	for i, s := range stmts {
+		if _, err := db.be.exec(ctx, s.sql); err != nil {
+			cleanup := context.WithoutCancel(ctx)
+			for j := i - 1; j >= 0; j-- {
+				if stmts[j].undo != "" {
+					_, _ = db.be.exec(cleanup, stmts[j].undo)
+				}
+			}
+			_, _ = db.be.exec(cleanup, db.cat.deleteSQL, id)
+			return fmt.Errorf("%w\n\tin: %s", err, s.sql)
+		}
+	}
+	return nil
+}
+
+// ddlStmt is one provisioning statement and the statement that undoes it
+// where DDL cannot be rolled back ("" when dropping its table undoes it).
+type ddlStmt struct {
+	sql, undo string
+}
+
 // provisionDDL renders the statements that create a tenant's schemas,
 // tables and indexes.
-func (db *DB) provisionDDL(bindings []*binding, key string) ([]string, error) {
-	var stmts []string
+func (db *DB) provisionDDL(bindings []*binding, key string) ([]ddlStmt, error) {
+	var stmts []ddlStmt
 	schemas := map[string]bool{}
 	limit := db.dialect.MaxIdentifierLength()
 	for _, b := range bindings {
@@ -89,10 +128,17 @@ func (db *DB) provisionDDL(bindings []*binding, key string) ([]string, error) {
 		}
 		if b.strategy.kind == schemaPerTenant && !schemas[schema] {
 			schemas[schema] = true
-			stmts = append(stmts, "CREATE SCHEMA "+dialect.Quote(db.dialect, schema))
+			q := dialect.Quote(db.dialect, schema)
+			stmts = append(stmts, ddlStmt{sql: "CREATE SCHEMA " + q, undo: "DROP SCHEMA IF EXISTS " + q + " CASCADE"})
 		}
 		mp := buildMapping(db.dialect, b.model, "", schema, table)
-		stmts = append(stmts, mp.ddl(db.dialect, false)...)
+		for i, s := range mp.ddl(db.dialect, false) {
+			st := ddlStmt{sql: s}
+			if i == 0 {
+				st.undo = "DROP TABLE IF EXISTS " + mp.qtable
+			}
+			stmts = append(stmts, st)
+		}
 	}
 	return stmts, nil
 }
@@ -158,7 +204,13 @@ func (ts *Tenants) drop(ctx context.Context, id string, confirm DropConfirmation
 	if err := db.cat.ensure(ctx, db.be); err != nil {
 		return err
 	}
-	err := inTx(ctx, db.be, func(tx querier) error {
+	run := inTx
+	if db.dialect.Features()&dialect.TransactionalDDL == 0 {
+		// DDL commits implicitly: drop the tables first and the catalog row
+		// last, so a drop cut short can be run again.
+		run = func(ctx context.Context, be backend, fn func(querier) error) error { return fn(be) }
+	}
+	err := run(ctx, db.be, func(tx querier) error {
 		t, err := db.cat.getWith(ctx, tx, id)
 		if err != nil {
 			return err

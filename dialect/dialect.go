@@ -66,6 +66,9 @@ type Syntax struct {
 	BracketIdents    bool // […] quotes an identifier (SQLite)
 	BackslashEscapes bool // '…' and "…" take backslash escapes (MySQL's default mode)
 	HashComments     bool // # starts a comment to the end of the line (MySQL)
+	// DashCommentNeedsSpace: -- starts a comment only when white space or the
+	// end follows it; else it is two minus signs (MySQL).
+	DashCommentNeedsSpace bool
 }
 
 // Column describes one column for DDL rendering.
@@ -75,6 +78,7 @@ type Column struct {
 	Size     int  // maximum length of a string column, 0 for unbounded
 	Nullable bool // NULL allowed
 	AutoPK   bool // an auto-generated integer primary key
+	Indexed  bool // the column is a key or in an index
 }
 
 // Dialect is what differs between databases. Implementations are stateless and
@@ -97,6 +101,8 @@ type Dialect interface {
 	// AppendLimit appends a LIMIT/OFFSET clause with a leading space; a
 	// negative limit means none, a zero offset is left out.
 	AppendLimit(b []byte, limit, offset int) []byte
+	// CurrentTimestamp is the DEFAULT expression for "now" in a time column.
+	CurrentTimestamp() string
 	// Syntax describes the dialect's literals and comments, so that tenantmap
 	// can rewrite placeholders and table tokens in programmers' SQL without
 	// touching what is inside them.

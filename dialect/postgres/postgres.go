@@ -87,3 +87,6 @@ func (Dialect) AppendLimit(b []byte, limit, offset int) []byte {
 func (Dialect) Syntax() dialect.Syntax {
 	return dialect.Syntax{EscapeStrings: true, DollarQuotes: true, NestedComments: true, CRLineEnd: true}
 }
+
+// CurrentTimestamp is the default for a time column's "now".
+func (Dialect) CurrentTimestamp() string { return "CURRENT_TIMESTAMP" }

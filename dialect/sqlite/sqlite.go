@@ -83,3 +83,6 @@ func (Dialect) AppendLimit(b []byte, limit, offset int) []byte {
 func (Dialect) Syntax() dialect.Syntax {
 	return dialect.Syntax{BacktickIdents: true, BracketIdents: true}
 }
+
+// CurrentTimestamp is the default for a time column's "now".
+func (Dialect) CurrentTimestamp() string { return "CURRENT_TIMESTAMP" }

@@ -1,0 +1,130 @@
+// Package mysql is tenantmap's dialect for MySQL and MariaDB, used through
+// github.com/go-sql-driver/mysql. On MySQL a "schema" is a database: there
+// is no level between the server's databases and their tables.
+package mysql
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/tenantmap/tenantmap/dialect"
+)
+
+// Dialect is the MySQL/MariaDB dialect. Its flags say what the server has
+// beyond MySQL; New sets them from the server's version.
+type Dialect struct {
+	Returning  bool // INSERT … RETURNING (MariaDB 10.5+)
+	NativeUUID bool // a UUID column type that checks its values (MariaDB 10.7+)
+}
+
+// New returns the dialect for a server that reports version (SELECT
+// VERSION()), such as "10.11.19-MariaDB-0+deb12u1" or "8.4.2".
+func New(version string) Dialect {
+	if !strings.Contains(version, "MariaDB") {
+		return Dialect{}
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(version, "%d.%d", &major, &minor); err != nil {
+		return Dialect{}
+	}
+	atLeast := func(ma, mi int) bool { return major > ma || major == ma && minor >= mi }
+	return Dialect{Returning: atLeast(10, 5), NativeUUID: atLeast(10, 7)}
+}
+
+var _ dialect.Dialect = Dialect{}
+
+// Name returns "mysql".
+func (Dialect) Name() string { return "mysql" }
+
+// Features: no transactional DDL (DDL commits implicitly), no schemas inside
+// a database, RETURNING on MariaDB only.
+func (d Dialect) Features() dialect.Feature {
+	if d.Returning {
+		return dialect.Returning
+	}
+	return 0
+}
+
+// MaxIdentifierLength: MySQL refuses table and database names over 64 bytes.
+func (Dialect) MaxIdentifierLength() int { return 64 }
+
+// AppendIdent quotes with backticks.
+func (Dialect) AppendIdent(b []byte, ident string) []byte { return dialect.AppendQuoted(b, ident, '`') }
+
+// AppendPlaceholder appends ?: MySQL's markers are positional and unnumbered.
+func (Dialect) AppendPlaceholder(b []byte, _ int) []byte { return append(b, '?') }
+
+// ColumnType maps kinds onto MySQL types. Strings that are keys or indexed
+// are VARCHAR (255 unless sized): MySQL cannot index TEXT without a prefix
+// length. Times keep microseconds.
+func (d Dialect) ColumnType(c dialect.Column) string {
+	if c.AutoPK {
+		return "BIGINT AUTO_INCREMENT PRIMARY KEY"
+	}
+	switch c.Kind {
+	case dialect.Bool:
+		return "BOOLEAN"
+	case dialect.Int16:
+		return "SMALLINT"
+	case dialect.Int32:
+		return "INT"
+	case dialect.Int64:
+		return "BIGINT"
+	case dialect.Float32:
+		return "FLOAT"
+	case dialect.Float64:
+		return "DOUBLE"
+	case dialect.Bytes:
+		return "LONGBLOB"
+	case dialect.Time:
+		return "DATETIME(6)"
+	case dialect.JSON:
+		return "JSON"
+	case dialect.UUID:
+		if d.NativeUUID {
+			return "UUID"
+		}
+		return "CHAR(36)"
+	default:
+		switch {
+		case c.Size > 0:
+			return "VARCHAR(" + strconv.Itoa(c.Size) + ")"
+		case c.Indexed:
+			return "VARCHAR(255)"
+		}
+		return "LONGTEXT"
+	}
+}
+
+// AppendLimit: MySQL needs a LIMIT before an OFFSET; the largest unsigned
+// 64-bit number stands for none, as its manual advises.
+func (Dialect) AppendLimit(b []byte, limit, offset int) []byte {
+	if limit < 0 && offset == 0 {
+		return b
+	}
+	b = append(b, " LIMIT "...)
+	if limit < 0 {
+		b = append(b, "18446744073709551615"...)
+	} else {
+		b = strconv.AppendInt(b, int64(limit), 10)
+	}
+	if offset > 0 {
+		b = append(b, " OFFSET "...)
+		b = strconv.AppendInt(b, int64(offset), 10)
+	}
+	return b
+}
+
+// Syntax: backtick identifiers, backslash escapes in '…' and "…" (the
+// default sql_mode), # comments, and -- comments only when followed by
+// white space.
+func (Dialect) Syntax() dialect.Syntax {
+	return dialect.Syntax{BacktickIdents: true, BackslashEscapes: true, HashComments: true, DashCommentNeedsSpace: true}
+}
+
+// ReservedPrefix: MySQL reserves no prefix of table names.
+func (Dialect) ReservedPrefix(string) bool { return false }
+
+// CurrentTimestamp is the default for a time column's "now".
+func (Dialect) CurrentTimestamp() string { return "CURRENT_TIMESTAMP(6)" }

@@ -659,3 +659,36 @@ func TestConformanceInsertManyFailure(t *testing.T) {
 		}
 	})
 }
+
+// A Create that fails part way — here a physical name already taken by a
+// table (or schema) that is not the tenant's — leaves no tenant, no table
+// and no catalog row behind, and the object in the way untouched.
+func TestConformanceCreateFailsCleanly(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := newFixture(t, b)
+		ctx := tctx("none")
+		blocker := "CREATE TABLE acme_comment (x INT)"
+		if b.name == "postgres/schema" {
+			blocker = "CREATE SCHEMA acme"
+		}
+		if _, err := f.db.Exec(ctx, blocker); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.db.Tenants().List(context.Background(), tenantmap.ListOptions{}); err != nil {
+			t.Fatal(err) // creates the catalog, which is not the tenant's
+		}
+		before := physicalTables(t, f.db)
+		if _, err := f.db.Tenants().Create(context.Background(), "acme"); err == nil {
+			t.Fatal("Create succeeded over an existing object")
+		}
+		if after := physicalTables(t, f.db); !slices.Equal(before, after) {
+			t.Errorf("a failed Create changed the tables:\nbefore %v\nafter  %v", before, after)
+		}
+		if _, err := f.db.Tenants().Get(context.Background(), "acme"); !errors.Is(err, tenantmap.ErrTenantNotFound) {
+			t.Errorf("a failed Create left a catalog row: %v", err)
+		}
+		if _, err := f.cases.Count(tctx("acme"), tenantmap.Query{}); !errors.Is(err, tenantmap.ErrTenantNotFound) {
+			t.Errorf("calls for the failed tenant: want ErrTenantNotFound, got %v", err)
+		}
+	})
+}

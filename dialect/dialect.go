@@ -135,3 +135,19 @@ func AppendQuoted(b []byte, ident string, q byte) []byte {
 func HasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
+
+// AppendLimitOffset appends " LIMIT n OFFSET m" for the dialects' AppendLimit.
+// A negative limit means none; where the database needs a LIMIT before an
+// OFFSET, noLimit is what stands for none ("" where LIMIT can be left out).
+func AppendLimitOffset(b []byte, limit, offset int, noLimit string) []byte {
+	switch {
+	case limit >= 0:
+		b = strconv.AppendInt(append(b, " LIMIT "...), int64(limit), 10)
+	case offset > 0 && noLimit != "":
+		b = append(append(b, " LIMIT "...), noLimit...)
+	}
+	if offset > 0 {
+		b = strconv.AppendInt(append(b, " OFFSET "...), int64(offset), 10)
+	}
+	return b
+}

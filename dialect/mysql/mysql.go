@@ -100,20 +100,7 @@ func (d Dialect) ColumnType(c dialect.Column) string {
 // AppendLimit: MySQL needs a LIMIT before an OFFSET; the largest unsigned
 // 64-bit number stands for none, as its manual advises.
 func (Dialect) AppendLimit(b []byte, limit, offset int) []byte {
-	if limit < 0 && offset == 0 {
-		return b
-	}
-	b = append(b, " LIMIT "...)
-	if limit < 0 {
-		b = append(b, "18446744073709551615"...)
-	} else {
-		b = strconv.AppendInt(b, int64(limit), 10)
-	}
-	if offset > 0 {
-		b = append(b, " OFFSET "...)
-		b = strconv.AppendInt(b, int64(offset), 10)
-	}
-	return b
+	return dialect.AppendLimitOffset(b, limit, offset, "18446744073709551615")
 }
 
 // Syntax: backtick identifiers, backslash escapes in '…' and "…" (the

@@ -70,15 +70,7 @@ func (Dialect) ReservedPrefix(name string) bool { return dialect.HasPrefixFold(n
 
 // AppendLimit renders LIMIT and OFFSET independently.
 func (Dialect) AppendLimit(b []byte, limit, offset int) []byte {
-	if limit >= 0 {
-		b = append(b, " LIMIT "...)
-		b = strconv.AppendInt(b, int64(limit), 10)
-	}
-	if offset > 0 {
-		b = append(b, " OFFSET "...)
-		b = strconv.AppendInt(b, int64(offset), 10)
-	}
-	return b
+	return dialect.AppendLimitOffset(b, limit, offset, "")
 }
 
 // Syntax: E'…' escape strings, dollar quoting, nested block comments, and --

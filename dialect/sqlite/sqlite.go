@@ -66,16 +66,7 @@ func (Dialect) ReservedPrefix(name string) bool { return dialect.HasPrefixFold(n
 
 // AppendLimit: SQLite needs a LIMIT before an OFFSET; -1 means no limit.
 func (Dialect) AppendLimit(b []byte, limit, offset int) []byte {
-	if limit < 0 && offset == 0 {
-		return b
-	}
-	b = append(b, " LIMIT "...)
-	b = strconv.AppendInt(b, int64(limit), 10)
-	if offset > 0 {
-		b = append(b, " OFFSET "...)
-		b = strconv.AppendInt(b, int64(offset), 10)
-	}
-	return b
+	return dialect.AppendLimitOffset(b, limit, offset, "-1")
 }
 
 // Syntax: SQLite also quotes identifiers with backticks and brackets; its --

@@ -108,3 +108,63 @@ type Memo struct {
 	ID   int64
 	Text string
 }
+
+// Rows read to the end without Close give their connection back: the
+// tenant's next call still finds its first home free.
+func TestTenantAffinityRowsReadToEnd(t *testing.T) {
+	db := openPostgresConfig(t, func(c *tenantmap.Config) { c.MaxConns = 2 })
+	home := backendPID(t, db, "acme")
+	rows, err := db.Query(tctx("acme"), "SELECT 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if got := backendPID(t, db, "acme"); got != home {
+			t.Fatalf("after rows read to the end, acme moved from backend %d to %d", home, got)
+		}
+	}
+	rows.Close() // a late Close must not release twice
+	if got := backendPID(t, db, "acme"); got != home {
+		t.Fatalf("after a late Close, acme moved from backend %d to %d", home, got)
+	}
+}
+
+// A fresh handle whose first call is a transaction, on a one-connection
+// pool, does not wait for a second connection to make the catalog.
+func TestFirstCallInTxOnFreshHandle(t *testing.T) {
+	u := newPostgresDatabase(t)
+	first, err := tenantmap.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tenantmap.Register[Memo](first, tenantmap.TablePerTenant("{tenant}_memo")); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, first, "acme")
+	first.Close()
+
+	cfg, err := tenantmap.ParseConfig(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	db, err := tenantmap.OpenConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	memos, err := tenantmap.Register[Memo](db, tenantmap.TablePerTenant("{tenant}_memo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(tctx("acme"), 10*time.Second)
+	defer cancel()
+	if err := db.InTx(ctx, func(ctx context.Context) error { return memos.Insert(ctx, &Memo{Text: "x"}) }); err != nil {
+		t.Fatal(err)
+	}
+}

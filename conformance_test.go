@@ -692,3 +692,28 @@ func TestConformanceCreateFailsCleanly(t *testing.T) {
 		}
 	})
 }
+
+// A batch larger than one statement's chunk that fails on its last row
+// stores none of it: the chunks run in one transaction.
+func TestConformanceInsertManyAcrossChunksIsAtomic(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := newFixture(t, b, "acme")
+		ctx := tctx("acme")
+		var batch []*Case
+		for i := range 600 {
+			batch = append(batch, &Case{Title: "c", Ref: fmt.Sprint(i)})
+		}
+		batch = append(batch, &Case{Title: "dup", Ref: "0"})
+		if err := f.cases.InsertMany(ctx, batch); err == nil {
+			t.Fatal("a batch with a duplicate unique ref was stored")
+		}
+		if n, _ := f.cases.Count(ctx, tenantmap.Query{}); n != 0 {
+			t.Errorf("%d rows of a failed batch were stored", n)
+		}
+		for i, c := range batch {
+			if c.ID != 0 {
+				t.Fatalf("record %d kept key %d from a failed batch", i, c.ID)
+			}
+		}
+	})
+}

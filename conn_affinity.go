@@ -12,11 +12,12 @@ import (
 // affinePools splits PostgreSQL connections into single-connection pools and
 // gives every tenant two home connections, chosen by a hash of its id. A
 // server backend then prepares statements for, and caches the catalog
-// entries of, about 2/N of the tenants instead of all of them, so server
+// entries of, mostly 2/N of the tenants instead of all of them, so server
 // memory and the statement cache each connection needs shrink, and a bounded
 // cache holds the working set instead of churning. Two homes rather than one
-// let a busy tenant run two calls at once; a call goes elsewhere only when
-// both homes already have one waiting.
+// let a busy tenant run two calls at once; a call goes to another
+// connection only when both homes are in use and that one is free, so it
+// never waits while a connection idles.
 type affinePools struct {
 	shards []*affineShard
 }
@@ -35,18 +36,22 @@ func (a *affinePools) pick(tenant string) *affineShard {
 		return first
 	}
 	second := a.shards[(h%n+1+(h>>32)%(n-1))%n] // never first, as n > 1
-	if second.busy.Load() < first.busy.Load() {
-		first = second
+	if second.busy.Load() == 0 {
+		return second
 	}
-	if first.busy.Load() < 2 {
-		return first // wait behind one call rather than touch a third backend
-	}
+	// Both homes are in use — perhaps by this very goroutine, iterating rows
+	// or inside a transaction — so never wait on one while another
+	// connection is free.
+	best := first
 	for _, s := range a.shards {
-		if s.busy.Load() < first.busy.Load() {
-			first = s
+		if b := s.busy.Load(); b < best.busy.Load() {
+			best = s
+			if b == 0 {
+				break
+			}
 		}
 	}
-	return first
+	return best
 }
 
 // forTenant returns the backend a tenant's calls use.
@@ -119,14 +124,28 @@ func (r *affineRow) Scan(dest ...any) error {
 
 type affineRows struct {
 	pgx.Rows
-	busy   *atomic.Int32
-	closed bool
+	busy     *atomic.Int32
+	released bool
+}
+
+// Next releases the shard when the rows are exhausted, as pgx releases the
+// connection then: reading to the end is as good as Close.
+func (r *affineRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.release()
+	return false
 }
 
 func (r *affineRows) Close() {
 	r.Rows.Close()
-	if !r.closed {
-		r.closed = true
+	r.release()
+}
+
+func (r *affineRows) release() {
+	if !r.released {
+		r.released = true
 		r.busy.Add(-1)
 	}
 }

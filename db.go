@@ -268,6 +268,12 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 		db.be.close()
 		return nil, opError("open", "", "", err)
 	}
+	// The catalog is made now, not lazily inside a caller's transaction,
+	// where making it would need a second connection.
+	if err := db.cat.ensure(ctx, db.be); err != nil {
+		db.be.close()
+		return nil, opError("open", "", "", err)
+	}
 	return db, nil
 }
 
@@ -436,12 +442,11 @@ func (db *DB) buildMapping(ctx context.Context, k registryKey) (*mapping, error)
 	// Inside a transaction the catalog is read on the transaction's own
 	// connection: taking a second one could wait forever on a pool whose
 	// connections are all held by transactions doing the same.
-	if err := db.cat.ensure(ctx, db.be); err != nil {
-		return nil, err
-	}
 	var q querier = db.be
 	if tx := txFrom(ctx, db); tx != nil {
-		q = tx.be
+		q = tx.be // the catalog exists: OpenConfig made sure of it
+	} else if err := db.cat.ensure(ctx, db.be); err != nil {
+		return nil, err
 	}
 	t, err := db.cat.getWith(ctx, q, k.tenant)
 	if err != nil {

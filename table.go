@@ -513,7 +513,7 @@ func (t *Table[T]) insertChunks(ctx context.Context, mp *mapping, q querier, vs 
 		return nil
 	}
 	var err error
-	if _, inTransaction := q.(txBackend); inTransaction || len(vs) <= per {
+	if txFrom(ctx, t.db) != nil || len(vs) <= per {
 		err = run(q)
 	} else {
 		err = inTx(ctx, t.db.backendFor(mp.tenant), run)

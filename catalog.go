@@ -14,8 +14,23 @@ import (
 	"github.com/tenantmap/tenantmap/dialect"
 )
 
-// CatalogTable is the name of the control table that lists the tenants.
-const CatalogTable = "tenantmap_tenant"
+// The catalog's control tables: the tenants, and the physical objects
+// (tables, schemas) each tenant owns.
+const (
+	CatalogTable = "tenantmap_tenant"
+	ObjectTable  = "tenantmap_object"
+)
+
+// object is one physical object a tenant owns, as ObjectTable records it.
+// Recording them makes ownership explicit: two tenants' names can coincide
+// (tenant "a" with template "{tenant}_x_note" and tenant "a_x" with
+// "{tenant}_note" both give a_x_note), and only the record says whose it is.
+type object struct {
+	kind   string // "table" or "schema"
+	schema string // a table's schema; "" where the dialect has none, and for schemas
+	name   string
+	model  string // the model whose table it is; "" for schemas
+}
 
 // Tenant is one tenant as the catalog records it.
 type Tenant struct {
@@ -31,7 +46,9 @@ type catalog struct {
 	d                                     dialect.Dialect
 	createSQL                             string
 	getSQL, insertSQL, deleteSQL, listSQL string
-	lockSQL                               string // serialises catalog creation across processes, where the database can
+
+	createObjectsSQL, insertObjectSQL, ownersSQL, objectsSQL, deleteObjectsSQL string
+	lockSQL                                                                    string // serialises catalog creation across processes, where the database can
 
 	ready atomic.Bool
 	mu    sync.Mutex
@@ -62,6 +79,26 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 	c.insertSQL = "INSERT INTO " + t + " (" + cols + ") VALUES (" + string(appendPlaceholders(nil, d, 1, 5)) + ")"
 	c.deleteSQL = "DELETE FROM " + t + " WHERE " + q("id") + "=" + ph(1)
 	c.listSQL = "SELECT " + cols + " FROM " + t + " WHERE " + q("id") + ">" + ph(1) + " ORDER BY " + q("id") + " LIMIT " + ph(2)
+	var ot []byte
+	if schema != "" {
+		ot = append(d.AppendIdent(ot, schema), '.')
+	}
+	ot = d.AppendIdent(ot, ObjectTable)
+	o := string(ot)
+	c.createObjectsSQL = "CREATE TABLE IF NOT EXISTS " + o + " (" +
+		col("kind", dialect.String, 16) + " NOT NULL, " +
+		col("schema_name", dialect.String, 64) + " NOT NULL, " +
+		col("object_name", dialect.String, 64) + " NOT NULL, " +
+		col("tenant_id", dialect.String, MaxTenantIDLength) + " NOT NULL, " +
+		col("model", dialect.String, 64) + " NOT NULL, " +
+		"PRIMARY KEY (" + q("kind") + "," + q("schema_name") + "," + q("object_name") + "))"
+	ocols := q("kind") + "," + q("schema_name") + "," + q("object_name")
+	c.insertObjectSQL = "INSERT INTO " + o + " (" + ocols + "," + q("tenant_id") + "," + q("model") + ") VALUES (" + string(appendPlaceholders(nil, d, 1, 5)) + ")"
+	c.ownersSQL = "SELECT " + q("tenant_id") + " FROM " + o + " WHERE " +
+		"(" + q("kind") + "='table' AND " + q("schema_name") + "=" + ph(1) + " AND " + q("object_name") + "=" + ph(2) + ") OR " +
+		"(" + q("kind") + "='schema' AND " + q("object_name") + "=" + ph(3) + ")"
+	c.objectsSQL = "SELECT " + ocols + "," + q("model") + " FROM " + o + " WHERE " + q("tenant_id") + "=" + ph(1)
+	c.deleteObjectsSQL = "DELETE FROM " + o + " WHERE " + q("tenant_id") + "=" + ph(1)
 	if d.Features()&dialect.Schemas != 0 {
 		c.lockSQL = "SELECT pg_advisory_xact_lock(" + strconv.Itoa(catalogLockID) + ")"
 	}
@@ -87,7 +124,10 @@ func (c *catalog) ensure(ctx context.Context, be backend) error {
 				return err
 			}
 		}
-		_, err := tx.exec(ctx, c.createSQL)
+		if _, err := tx.exec(ctx, c.createSQL); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, c.createObjectsSQL)
 		return err
 	})
 	if err != nil {
@@ -133,6 +173,69 @@ func (c *catalog) list(ctx context.Context, be backend, after string, limit int)
 		out = append(out, t)
 	}
 	return out, r.Err()
+}
+
+// checkOwner refuses a physical name that the catalog records as another
+// tenant's (or that is a catalog table). Tables made by Create are always
+// recorded, so an unrecorded name is one no tenant has yet.
+func (c *catalog) checkOwner(ctx context.Context, q querier, tenant, catalogSchema, schema, table string) error {
+	if schema == catalogSchema && (table == CatalogTable || table == ObjectTable) {
+		return fmt.Errorf("%w: %q is a catalog table", ErrNameConflict, table)
+	}
+	r, err := q.query(ctx, c.ownersSQL, schema, table, schema)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for r.Next() {
+		var owner string
+		if err := r.Scan(&owner); err != nil {
+			return err
+		}
+		if owner != tenant {
+			return fmt.Errorf("%w: %s is tenant %q's", ErrNameConflict, qualified(schema, table), owner)
+		}
+	}
+	return r.Err()
+}
+
+// record inserts a tenant's objects; a name another tenant owns fails with
+// ErrNameConflict.
+func (c *catalog) record(ctx context.Context, q querier, tenant string, objs []object) error {
+	for _, o := range objs {
+		if _, err := q.exec(ctx, c.insertObjectSQL, o.kind, o.schema, o.name, tenant, o.model); err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("%w: %s %s belongs to another tenant", ErrNameConflict, o.kind, qualified(o.schema, o.name))
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// objects lists a tenant's recorded objects.
+func (c *catalog) objects(ctx context.Context, q querier, tenant string) ([]object, error) {
+	r, err := q.query(ctx, c.objectsSQL, tenant)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []object
+	for r.Next() {
+		var o object
+		if err := r.Scan(&o.kind, &o.schema, &o.name, &o.model); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, r.Err()
+}
+
+func qualified(schema, name string) string {
+	if schema == "" {
+		return name
+	}
+	return schema + "." + name
 }
 
 // inTx runs fn in a transaction of be, committing if it returns nil.

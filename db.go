@@ -453,5 +453,8 @@ func (db *DB) buildMapping(ctx context.Context, k registryKey) (*mapping, error)
 		return nil, err
 	}
 	schema, table := k.binding.strategy.physical(t.Key, k.binding.model.name, db.cfg.Schema, db.dialect.MaxIdentifierLength())
+	if err := db.cat.checkOwner(ctx, q, k.tenant, db.cfg.Schema, schema, table); err != nil {
+		return nil, err
+	}
 	return buildMapping(db.dialect, k.binding.model, k.tenant, schema, table), nil
 }

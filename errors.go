@@ -29,6 +29,11 @@ var (
 	// ErrNotFound: no row has the key, or no row matched. It also matches
 	// sql.ErrNoRows.
 	ErrNotFound error = notFound{}
+	// ErrNameConflict: a tenant's physical name (a table or a schema) is
+	// already another tenant's, or the catalog's. Nothing is created, and a
+	// call that would use such a name is refused rather than reach data that
+	// is not its tenant's.
+	ErrNameConflict = errors.New("tenantmap: physical name already in use")
 	// ErrClosed: the DB has been closed.
 	ErrClosed = errors.New("tenantmap: database closed")
 )

@@ -208,7 +208,7 @@ func FuzzTenantID(f *testing.F) {
 				if s.kind == schemaPerTenant {
 					db.cfg.Schema = "public"
 				}
-				stmts, err := db.provisionDDL([]*binding{{model: m, strategy: resolved}}, key)
+				stmts, _, err := db.provisionDDL([]*binding{{model: m, strategy: resolved}}, key)
 				switch {
 				case reserved:
 					if !errors.Is(err, ErrInvalidTenantID) {

@@ -589,3 +589,70 @@ func TestIsolationBoundaries(t *testing.T) {
 		})
 	})
 }
+
+// XNote is a model registered after tenants exist, whose template makes
+// tenant "a"'s table name equal tenant "a_x"'s note table.
+type XNote struct {
+	ID    int64
+	Owner string
+	Body  string
+}
+
+// Physical names from templates can coincide between tenants; the catalog
+// records whose each object is, so a call never reaches a table of another
+// tenant's and Drop never removes one.
+func TestIsolationNameCollision(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		db := b.open(t)
+		bg := context.Background()
+		if b.name == "postgres/schema" {
+			// Schemas: "{tenant}_x" for tenant a is tenant a_x's schema.
+			if _, err := tenantmap.Register[isoNote](db, tenantmap.SchemaPerTenant(""), tenantmap.ModelName("note")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tenantmap.Register[XNote](db, tenantmap.SchemaPerTenant("{tenant}_x"), tenantmap.ModelName("x_note")); err != nil {
+				t.Fatal(err)
+			}
+			mustCreate(t, db, "a_x")
+			if _, err := db.Tenants().Create(bg, "a"); !errors.Is(err, tenantmap.ErrNameConflict) {
+				t.Fatalf("Create(a) over a_x's schema: want ErrNameConflict, got %v", err)
+			}
+			return
+		}
+		notes, err := tenantmap.Register[isoNote](db, tenantmap.TablePerTenant("{tenant}_note"), tenantmap.ModelName("note"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, db, "a", "a_x")
+		secret := &isoNote{Owner: "a_x", Body: "a_x's secret"}
+		if err := notes.Insert(tctx("a_x"), secret); err != nil {
+			t.Fatal(err)
+		}
+		// A later release registers a model whose name for tenant a is a_x_note.
+		xnotes, err := tenantmap.Register[XNote](db, tenantmap.TablePerTenant("{tenant}_x_note"), tenantmap.ModelName("x_note"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := xnotes.Find(tctx("a"), tenantmap.Query{})
+		if !errors.Is(err, tenantmap.ErrNameConflict) {
+			t.Fatalf("tenant a reading x_note: want ErrNameConflict, got %v rows, %v", len(rows), err)
+		}
+		if _, err := db.Exec(tctx("a"), "DELETE FROM {x_note}"); !errors.Is(err, tenantmap.ErrNameConflict) {
+			t.Fatalf("raw statement on a's x_note: want ErrNameConflict, got %v", err)
+		}
+		if err := db.Tenants().Drop(bg, "a", tenantmap.ConfirmDrop("a")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := notes.Get(tctx("a_x"), secret.ID)
+		if err != nil || got.Body != secret.Body {
+			t.Fatalf("dropping a harmed a_x's table: %v, %v", got, err)
+		}
+		// The catalog's own tables are never a tenant's.
+		if _, err := tenantmap.Register[XNote](db, tenantmap.TablePerTenant("{tenant}_tenant"), tenantmap.ModelName("t_note")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Tenants().Create(bg, "tenantmap"); !errors.Is(err, tenantmap.ErrNameConflict) {
+			t.Fatalf("Create(tenantmap) with {tenant}_tenant: want ErrNameConflict, got %v", err)
+		}
+	})
+}

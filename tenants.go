@@ -47,7 +47,7 @@ func (ts *Tenants) create(ctx context.Context, id string) (Tenant, error) {
 		Version:   1,
 		CreatedAt: time.Now().UTC().Truncate(time.Microsecond),
 	}
-	stmts, err := db.provisionDDL(bindings, t.Key)
+	stmts, objs, err := db.provisionDDL(bindings, t.Key)
 	if err != nil {
 		return Tenant{}, err
 	}
@@ -65,6 +65,9 @@ func (ts *Tenants) create(ctx context.Context, id string) (Tenant, error) {
 			if err := record(tx); err != nil {
 				return err
 			}
+			if err := db.cat.record(ctx, tx, id, objs); err != nil {
+				return err
+			}
 			for _, s := range stmts {
 				if _, err := tx.exec(ctx, s.sql); err != nil {
 					return fmt.Errorf("%w\n\tin: %s", err, s.sql)
@@ -73,7 +76,7 @@ func (ts *Tenants) create(ctx context.Context, id string) (Tenant, error) {
 			return nil
 		})
 	} else {
-		err = db.provisionWithoutTx(ctx, record, stmts, id)
+		err = db.provisionWithoutTx(ctx, record, objs, stmts, id)
 	}
 	if err != nil {
 		return Tenant{}, err
@@ -85,11 +88,18 @@ func (ts *Tenants) create(ctx context.Context, id string) (Tenant, error) {
 }
 
 // provisionWithoutTx provisions where DDL commits implicitly (MySQL): the
-// catalog row first, so a concurrent Create of the same id fails, then each
-// statement; on failure it undoes what it made, newest first, and removes
-// the row, leaving no half-made tenant.
-func (db *DB) provisionWithoutTx(ctx context.Context, record func(querier) error, stmts []ddlStmt, id string) error {
+// catalog row first, so a concurrent Create of the same id fails, then the
+// object records, then each statement; on failure it undoes what it made,
+// newest first, and removes the records and the row, leaving no half-made
+// tenant.
+func (db *DB) provisionWithoutTx(ctx context.Context, record func(querier) error, objs []object, stmts []ddlStmt, id string) error {
 	if err := record(db.be); err != nil {
+		return err // the id is taken (or the insert failed): nothing of ours to undo
+	}
+	if err := db.cat.record(ctx, db.be, id, objs); err != nil {
+		cleanup := context.WithoutCancel(ctx)
+		_, _ = db.be.exec(cleanup, db.cat.deleteObjectsSQL, id)
+		_, _ = db.be.exec(cleanup, db.cat.deleteSQL, id)
 		return err
 	}
 	for i, s := range stmts {
@@ -100,6 +110,7 @@ func (db *DB) provisionWithoutTx(ctx context.Context, record func(querier) error
 					_, _ = db.be.exec(cleanup, stmts[j].undo)
 				}
 			}
+			_, _ = db.be.exec(cleanup, db.cat.deleteObjectsSQL, id)
 			_, _ = db.be.exec(cleanup, db.cat.deleteSQL, id)
 			return fmt.Errorf("%w\n\tin: %s", err, s.sql)
 		}
@@ -114,23 +125,29 @@ type ddlStmt struct {
 }
 
 // provisionDDL renders the statements that create a tenant's schemas,
-// tables and indexes.
-func (db *DB) provisionDDL(bindings []*binding, key string) ([]ddlStmt, error) {
+// tables and indexes, and lists the objects they make.
+func (db *DB) provisionDDL(bindings []*binding, key string) ([]ddlStmt, []object, error) {
 	var stmts []ddlStmt
+	var objs []object
 	schemas := map[string]bool{}
 	limit := db.dialect.MaxIdentifierLength()
 	for _, b := range bindings {
 		schema, table := b.strategy.physical(key, b.model.name, db.cfg.Schema, limit)
 		for _, name := range []string{schema, table} {
 			if db.dialect.ReservedPrefix(name) {
-				return nil, fmt.Errorf("%w: the physical name %q begins with a prefix %s reserves", ErrInvalidTenantID, name, db.dialect.Name())
+				return nil, nil, fmt.Errorf("%w: the physical name %q begins with a prefix %s reserves", ErrInvalidTenantID, name, db.dialect.Name())
 			}
+		}
+		if schema == db.cfg.Schema && (table == CatalogTable || table == ObjectTable) {
+			return nil, nil, fmt.Errorf("%w: %q is a catalog table", ErrNameConflict, table)
 		}
 		if b.strategy.kind == schemaPerTenant && !schemas[schema] {
 			schemas[schema] = true
 			q := dialect.Quote(db.dialect, schema)
 			stmts = append(stmts, ddlStmt{sql: "CREATE SCHEMA " + q, undo: "DROP SCHEMA IF EXISTS " + q + " CASCADE"})
+			objs = append(objs, object{kind: "schema", name: schema})
 		}
+		objs = append(objs, object{kind: "table", schema: schema, name: table, model: b.model.name})
 		mp := buildMapping(db.dialect, b.model, "", schema, table)
 		for i, s := range mp.ddl(db.dialect, false) {
 			st := ddlStmt{sql: s}
@@ -140,7 +157,7 @@ func (db *DB) provisionDDL(bindings []*binding, key string) ([]ddlStmt, error) {
 			stmts = append(stmts, st)
 		}
 	}
-	return stmts, nil
+	return stmts, objs, nil
 }
 
 // Get returns the catalog's record of a tenant, or ErrTenantNotFound.
@@ -211,27 +228,36 @@ func (ts *Tenants) drop(ctx context.Context, id string, confirm DropConfirmation
 		run = func(ctx context.Context, be backend, fn func(querier) error) error { return fn(be) }
 	}
 	err := run(ctx, db.be, func(tx querier) error {
-		t, err := db.cat.getWith(ctx, tx, id)
+		if _, err := db.cat.getWith(ctx, tx, id); err != nil {
+			return err
+		}
+		// Only what the catalog records as this tenant's is dropped: a name
+		// computed from a template could be another tenant's.
+		objs, err := db.cat.objects(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		limit := db.dialect.MaxIdentifierLength()
-		schemas := map[string]bool{}
-		for _, b := range db.snapshotBindings() {
-			schema, table := b.strategy.physical(t.Key, b.model.name, db.cfg.Schema, limit)
-			if b.strategy.kind == schemaPerTenant {
-				schemas[schema] = true
+		for _, o := range objs {
+			if o.kind != "table" {
 				continue
 			}
-			mp := buildMapping(db.dialect, b.model, id, schema, table)
-			if _, err := tx.exec(ctx, "DROP TABLE IF EXISTS "+mp.qtable); err != nil {
+			q := dialect.Quote(db.dialect, o.name)
+			if o.schema != "" {
+				q = dialect.Quote(db.dialect, o.schema) + "." + q
+			}
+			if _, err := tx.exec(ctx, "DROP TABLE IF EXISTS "+q); err != nil {
 				return err
 			}
 		}
-		for s := range schemas {
-			if _, err := tx.exec(ctx, "DROP SCHEMA IF EXISTS "+dialect.Quote(db.dialect, s)+" CASCADE"); err != nil {
-				return err
+		for _, o := range objs {
+			if o.kind == "schema" {
+				if _, err := tx.exec(ctx, "DROP SCHEMA IF EXISTS "+dialect.Quote(db.dialect, o.name)+" CASCADE"); err != nil {
+					return err
+				}
 			}
+		}
+		if _, err := tx.exec(ctx, db.cat.deleteObjectsSQL, id); err != nil {
+			return err
 		}
 		_, err = tx.exec(ctx, db.cat.deleteSQL, id)
 		return err

@@ -2,6 +2,7 @@ package tenantmap
 
 import (
 	"context"
+	"errors"
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
@@ -94,7 +95,14 @@ func (r *Registry) miss(ctx context.Context, key registryKey) (*mapping, error) 
 		r.mu.Unlock()
 		select {
 		case <-c.done:
-			return c.m, c.err
+			if c.err == nil {
+				return c.m, nil
+			}
+			// The build ran under another call's context (its deadline, its
+			// transaction): its failure need not be ours. Build for ourselves.
+			m, err := r.build(ctx, key)
+			r.builds.Add(1)
+			return m, err
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -104,18 +112,25 @@ func (r *Registry) miss(ctx context.Context, key registryKey) (*mapping, error) 
 	gen := r.gen
 	r.mu.Unlock()
 
+	defer func() {
+		// Also on a panic in build: waiters must not wait forever.
+		r.mu.Lock()
+		delete(r.inflight, key)
+		if c.err == nil && c.m != nil && gen == r.gen {
+			r.insertLocked(&registryEntry{key: key, m: c.m})
+		}
+		r.mu.Unlock()
+		if c.m == nil && c.err == nil {
+			c.err = errBuildPanicked
+		}
+		close(c.done)
+	}()
 	c.m, c.err = r.build(ctx, key)
 	r.builds.Add(1)
-
-	r.mu.Lock()
-	delete(r.inflight, key)
-	if c.err == nil && gen == r.gen {
-		r.insertLocked(&registryEntry{key: key, m: c.m})
-	}
-	r.mu.Unlock()
-	close(c.done)
 	return c.m, c.err
 }
+
+var errBuildPanicked = errors.New("tenantmap: building the mapping panicked")
 
 func (r *Registry) insertLocked(e *registryEntry) {
 	if len(r.ring) < r.max {

@@ -177,3 +177,64 @@ func TestRegistryCountersConcurrent(t *testing.T) {
 		t.Errorf("stats %+v, want 8000 hits, 1 miss, 1 build", s)
 	}
 }
+
+type failKey struct{}
+
+// A waiter does not inherit the failure of a build that ran under another
+// call's context (its deadline, its transaction): it builds for itself.
+func TestRegistryWaiterRebuildsAfterOthersFailure(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	reg, b := testRegistry(t, 10, func(ctx context.Context, k registryKey) (*mapping, error) {
+		if ctx.Value(failKey{}) != nil {
+			once.Do(func() { close(started) })
+			<-release
+			return nil, context.Canceled
+		}
+		return buildMapping(sqlite.Dialect{}, k.binding.model, k.tenant, "", "t"), nil
+	})
+	key := registryKey{binding: b, tenant: "acme"}
+	firstErr := make(chan error, 1)
+	go func() {
+		_, err := reg.lookup(context.WithValue(context.Background(), failKey{}, true), key)
+		firstErr <- err
+	}()
+	<-started
+	second := make(chan error, 1)
+	var got *mapping
+	go func() {
+		var err error
+		got, err = reg.lookup(context.Background(), key)
+		second <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // let the second call wait on the first build
+	close(release)
+	if err := <-firstErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("first call: %v", err)
+	}
+	if err := <-second; err != nil || got == nil {
+		t.Fatalf("the waiter inherited the other call's failure: %v", err)
+	}
+}
+
+// A build that panics does not leave later lookups of its key waiting.
+func TestRegistryBuildPanicReleasesWaiters(t *testing.T) {
+	panics := true
+	reg, b := testRegistry(t, 10, func(_ context.Context, k registryKey) (*mapping, error) {
+		if panics {
+			panics = false
+			panic("boom")
+		}
+		return buildMapping(sqlite.Dialect{}, k.binding.model, k.tenant, "", "t"), nil
+	})
+	key := registryKey{binding: b, tenant: "acme"}
+	func() {
+		defer func() { _ = recover() }()
+		_, _ = reg.lookup(context.Background(), key)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := reg.lookup(ctx, key); err != nil {
+		t.Fatalf("lookup after a panicked build: %v", err)
+	}
+}

@@ -352,10 +352,12 @@ func (t *Table[T]) Exists(ctx context.Context, q Query) (bool, error) {
 	return err == nil, t.fail("exists", ctx, err)
 }
 
-// InsertMany adds every record of vs to the tenant's table as one
-// statement: COPY on PostgreSQL (keys drawn from the table's sequence
-// first), multi-row INSERTs in one transaction on SQLite. Generated keys are
-// written back into the records.
+// InsertMany adds every record of vs to the tenant's table, all or none:
+// COPY on PostgreSQL (keys drawn from the table's sequence first), multi-row
+// INSERTs in one transaction elsewhere. Generated keys are written back into
+// the records; on failure they are zero again. Inside InTx the transaction
+// is the caller's: after an error, roll it back (return the error), or the
+// rows of chunks that succeeded would commit with it.
 func (t *Table[T]) InsertMany(ctx context.Context, vs []*T) error {
 	if len(vs) == 0 {
 		return nil
@@ -378,9 +380,16 @@ func (t *Table[T]) InsertMany(ctx context.Context, vs []*T) error {
 	return t.fail("insert many", ctx, err)
 }
 
-func (t *Table[T]) copyMany(ctx context.Context, mp *mapping, q querier, c copier, vs []*T) error {
+func (t *Table[T]) copyMany(ctx context.Context, mp *mapping, q querier, c copier, vs []*T) (err error) {
 	m := mp.model
 	if m.pk.auto {
+		defer func() {
+			if err != nil { // keys drawn for rows that were not stored name nothing
+				for _, v := range vs {
+					setInt(m.pk, unsafe.Pointer(v), 0)
+				}
+			}
+		}()
 		r, err := q.query(ctx, "SELECT nextval(pg_get_serial_sequence($1, $2)) FROM generate_series(1, $3)", mp.qtable, m.pk.column, len(vs))
 		if err != nil {
 			return err
@@ -406,21 +415,13 @@ func (t *Table[T]) copyMany(ctx context.Context, mp *mapping, q querier, c copie
 			k, _ := m.pk.arg(base)
 			row = append(row, k)
 		}
-		row, err := insertArgs(m, base, row)
-		if err != nil {
+		if row, err = insertArgs(m, base, row); err != nil {
 			return err
 		}
 		rowsIn[i] = row
 	}
-	if _, err := c.copyFrom(ctx, mp.identifier(), m.Columns(), rowsIn); err != nil {
-		if m.pk.auto { // the drawn keys were not used: do not hand them back
-			for _, v := range vs {
-				setInt(m.pk, unsafe.Pointer(v), 0)
-			}
-		}
-		return err
-	}
-	return nil
+	_, err = c.copyFrom(ctx, mp.identifier(), m.Columns(), rowsIn)
+	return err
 }
 
 // maxSQLiteParams is SQLite's default SQLITE_MAX_VARIABLE_NUMBER (3.32+).

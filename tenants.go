@@ -2,6 +2,7 @@ package tenantmap
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -104,15 +105,20 @@ func (db *DB) provisionWithoutTx(ctx context.Context, record func(querier) error
 	}
 	for i, s := range stmts {
 		if _, err := db.be.exec(ctx, s.sql); err != nil {
-			cleanup := context.WithoutCancel(ctx)
-			for j := i - 1; j >= 0; j-- {
-				if stmts[j].undo != "" {
-					_, _ = db.be.exec(cleanup, stmts[j].undo)
+			errs := []error{fmt.Errorf("%w\n\tin: %s", err, s.sql)}
+			undo := func(sql string, args ...any) {
+				if _, err := db.be.exec(context.WithoutCancel(ctx), sql, args...); err != nil {
+					errs = append(errs, fmt.Errorf("undoing the tenant (run it again or drop it): %w\n\tin: %s", err, sql))
 				}
 			}
-			_, _ = db.be.exec(cleanup, db.cat.deleteObjectsSQL, id)
-			_, _ = db.be.exec(cleanup, db.cat.deleteSQL, id)
-			return fmt.Errorf("%w\n\tin: %s", err, s.sql)
+			for j := i - 1; j >= 0; j-- {
+				if stmts[j].undo != "" {
+					undo(stmts[j].undo)
+				}
+			}
+			undo(db.cat.deleteObjectsSQL, id)
+			undo(db.cat.deleteSQL, id)
+			return errors.Join(errs...)
 		}
 	}
 	return nil

@@ -30,10 +30,14 @@
 //
 // # Tenants
 //
-// [DB.Tenants] creates, lists and drops tenants. The catalog, a control table
-// created on first use, records each tenant and the key its physical names
-// are built from. [Tenants.Create] provisions every registered model's tables
-// in one transaction.
+// [DB.Tenants] creates, lists and drops tenants. The catalog, control tables
+// created when the DB is opened, records each tenant, the key its physical
+// names are built from, and every table and schema it owns. [Tenants.Create]
+// provisions every registered model's tables in one transaction (on MySQL,
+// whose DDL commits at once, it undoes what it made on failure). A call never
+// uses a physical name the catalog records as another tenant's
+// ([ErrNameConflict]), and [Tenants.Drop] removes only what is recorded as the
+// tenant's own.
 //
 // # Errors
 //

@@ -21,7 +21,8 @@ const StatusActive = "active"
 // Create records a tenant in the catalog and provisions the tables and
 // indexes of every registered model for it, in one transaction: on failure
 // nothing is left behind. An invalid id returns ErrInvalidTenantID, an id
-// the catalog has returns ErrTenantExists; neither changes anything.
+// the catalog has returns ErrTenantExists, a physical name another tenant or
+// the catalog owns returns ErrNameConflict; none of them changes anything.
 func (ts *Tenants) Create(ctx context.Context, id string) (Tenant, error) {
 	t, err := ts.create(ctx, id)
 	return t, opError("create tenant", id, "", err)
@@ -52,7 +53,7 @@ func (ts *Tenants) create(ctx context.Context, id string) (Tenant, error) {
 	if err != nil {
 		return Tenant{}, err
 	}
-	record := func(q querier) error {
+	insertTenant := func(q querier) error {
 		if _, err := q.exec(ctx, db.cat.insertSQL, t.ID, t.Key, t.Status, t.Version, t.CreatedAt); err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("%w: %q (or its physical key %q)", ErrTenantExists, id, t.Key)
@@ -63,7 +64,7 @@ func (ts *Tenants) create(ctx context.Context, id string) (Tenant, error) {
 	}
 	if db.dialect.Features()&dialect.TransactionalDDL != 0 {
 		err = inTx(ctx, db.be, func(tx querier) error {
-			if err := record(tx); err != nil {
+			if err := insertTenant(tx); err != nil {
 				return err
 			}
 			if err := db.cat.record(ctx, tx, id, objs); err != nil {
@@ -77,7 +78,7 @@ func (ts *Tenants) create(ctx context.Context, id string) (Tenant, error) {
 			return nil
 		})
 	} else {
-		err = db.provisionWithoutTx(ctx, record, objs, stmts, id)
+		err = db.provisionWithoutTx(ctx, insertTenant, objs, stmts, id)
 	}
 	if err != nil {
 		return Tenant{}, err
@@ -93,8 +94,8 @@ func (ts *Tenants) create(ctx context.Context, id string) (Tenant, error) {
 // object records, then each statement; on failure it undoes what it made,
 // newest first, and removes the records and the row, leaving no half-made
 // tenant.
-func (db *DB) provisionWithoutTx(ctx context.Context, record func(querier) error, objs []object, stmts []ddlStmt, id string) error {
-	if err := record(db.be); err != nil {
+func (db *DB) provisionWithoutTx(ctx context.Context, insertTenant func(querier) error, objs []object, stmts []ddlStmt, id string) error {
+	if err := insertTenant(db.be); err != nil {
 		return err // the id is taken (or the insert failed): nothing of ours to undo
 	}
 	if err := db.cat.record(ctx, db.be, id, objs); err != nil {

@@ -104,8 +104,11 @@ func badPhysical(t *testing.T, db *tenantmap.DB, b backend, tenant string) strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.name == "postgres/schema" {
+	switch b.name {
+	case "postgres/schema":
 		return `"` + ten.Key + `"."note"`
+	case "mysql/database":
+		return "`" + mysqlDBPrefix + ten.Key + "`.`note`"
 	}
 	return `"` + ten.Key + `_note"`
 }
@@ -384,8 +387,11 @@ func TestBadInput(t *testing.T) {
 			mustCreate(t, db, ids...)
 			limit := db.Dialect().MaxIdentifierLength()
 			static := len("_note") // what the template adds to the key
-			if b.name == "postgres/schema" {
+			switch b.name {
+			case "postgres/schema":
 				static = 0 // the schema is the key; the table is "note"
+			case "mysql/database":
+				static = len(mysqlDBPrefix) // the database is prefix+key; the table is "note"
 			}
 			tables := physicalTables(t, db)
 			var keys []string
@@ -414,6 +420,8 @@ func TestBadInput(t *testing.T) {
 					want = "public." + ten.Key + "_note"
 				case "postgres/schema":
 					want = ten.Key + ".note"
+				case "mysql/database":
+					want = mysqlDBPrefix + ten.Key + ".note"
 				}
 				found := slices.Contains(tables, want)
 				if b.name == "mysql/table" { // qualified by the test's own database

@@ -668,8 +668,11 @@ func TestConformanceCreateFailsCleanly(t *testing.T) {
 		f := newFixture(t, b)
 		ctx := tctx("none")
 		blocker := "CREATE TABLE acme_comment (x INT)"
-		if b.name == "postgres/schema" {
+		switch b.name {
+		case "postgres/schema":
 			blocker = "CREATE SCHEMA acme"
+		case "mysql/database":
+			blocker = "CREATE DATABASE " + mysqlDBPrefix + "acme"
 		}
 		if _, err := f.db.Exec(ctx, blocker); err != nil {
 			t.Fatal(err)
@@ -714,6 +717,24 @@ func TestConformanceInsertManyAcrossChunksIsAtomic(t *testing.T) {
 			if c.ID != 0 {
 				t.Fatalf("record %d kept key %d from a failed batch", i, c.ID)
 			}
+		}
+	})
+}
+
+// DatabasePerTenant is MySQL/MariaDB's so far; elsewhere Register says so
+// rather than make something else.
+func TestDatabasePerTenantAvailability(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		db := b.open(t)
+		_, err := tenantmap.Register[Device](db, tenantmap.DatabasePerTenant(""))
+		if db.Dialect().Name() == "mysql" {
+			if err != nil {
+				t.Fatalf("DatabasePerTenant on MySQL: %v", err)
+			}
+			return
+		}
+		if !errors.Is(err, tenantmap.ErrInvalidModel) {
+			t.Fatalf("DatabasePerTenant on %s: want ErrInvalidModel, got %v", db.Dialect().Name(), err)
 		}
 	})
 }

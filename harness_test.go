@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,6 +70,45 @@ func newMySQLDatabase(t testing.TB) string {
 	}
 	parsed.Path = "/" + name
 	return parsed.String()
+}
+
+// mysqlDBPrefix begins the names of the databases that DatabasePerTenant
+// makes in these tests: tenant databases live beside the test's own, on the
+// whole server, so the prefix keeps test processes apart and lets each test
+// drop what it made.
+var mysqlDBPrefix = "tmdb" + randomSuffix()[:6] + "_"
+
+// databaseStrategyDBs are the handles of the mysql/database backend, whose
+// tenant tables physicalTables must look for outside the test's database.
+var databaseStrategyDBs sync.Map
+
+func mysqlOpenDatabases(t testing.TB) *tenantmap.DB {
+	t.Helper()
+	db := mysqlOpen(t)
+	databaseStrategyDBs.Store(db, true)
+	t.Cleanup(func() {
+		rows, err := db.Query(tenantmap.WithTenant(context.Background(), "none"),
+			"SELECT schema_name FROM information_schema.schemata WHERE LEFT(schema_name, ?) = ?", len(mysqlDBPrefix), mysqlDBPrefix)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		var names []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Error(err)
+			}
+			names = append(names, n)
+		}
+		rows.Close()
+		for _, n := range names {
+			if _, err := db.Exec(tenantmap.WithTenant(context.Background(), "none"), "DROP DATABASE IF EXISTS `"+n+"`"); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	return db
 }
 
 func mysqlOpen(t testing.TB) *tenantmap.DB {
@@ -182,6 +222,7 @@ var backends = []backend{
 	{"postgres/table", postgresOpen, tenantmap.TablePerTenant},
 	{"postgres/schema", postgresOpen, func(string) tenantmap.Strategy { return tenantmap.SchemaPerTenant("") }},
 	{"mysql/table", mysqlOpen, tenantmap.TablePerTenant},
+	{"mysql/database", mysqlOpenDatabases, func(string) tenantmap.Strategy { return tenantmap.DatabasePerTenant(mysqlDBPrefix + "{tenant}") }},
 }
 
 // eachBackend runs fn once per database × strategy, in parallel subtests.
@@ -206,6 +247,10 @@ func physicalTables(t testing.TB, db *tenantmap.DB) []string {
 		q = "SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog','information_schema') ORDER BY 1"
 	case "mysql":
 		q = "SELECT CONCAT(table_schema, '.', table_name) FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1"
+		if _, ok := databaseStrategyDBs.Load(db); ok {
+			q = "SELECT CONCAT(table_schema, '.', table_name) FROM information_schema.tables WHERE table_schema = DATABASE() OR LEFT(table_schema, " +
+				fmt.Sprint(len(mysqlDBPrefix)) + ") = '" + mysqlDBPrefix + "' ORDER BY 1"
+		}
 	default:
 		q = "SELECT 'main.' || name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1"
 	}

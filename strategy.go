@@ -17,6 +17,7 @@ type strategyKind uint8
 const (
 	tablePerTenant strategyKind = iota + 1
 	schemaPerTenant
+	databasePerTenant
 )
 
 // Strategy is how a model's data is kept apart per tenant. Build one with
@@ -42,12 +43,28 @@ func SchemaPerTenant(template string) Strategy {
 	return Strategy{kind: schemaPerTenant, template: template}
 }
 
+// DatabasePerTenant keeps each tenant's tables in a database of its own,
+// named by template ("" means "{tenant}"); each table is named after its
+// model. On MySQL and MariaDB, where a "schema" is a database, the tenant's
+// databases are reached by qualified names (`acme`.`case`) over the shared
+// pool. PostgreSQL and SQLite (a pool or a file per tenant) are not
+// available yet: Register reports it.
+func DatabasePerTenant(template string) Strategy {
+	return Strategy{kind: databasePerTenant, template: template}
+}
+
+// namespaced reports whether the strategy gives each tenant a namespace of
+// its own (a schema or a database) holding tables named after their models.
+func (s Strategy) namespaced() bool { return s.kind == schemaPerTenant || s.kind == databasePerTenant }
+
 func (s Strategy) String() string {
 	switch s.kind {
 	case tablePerTenant:
 		return "TablePerTenant(" + s.template + ")"
 	case schemaPerTenant:
 		return "SchemaPerTenant(" + s.template + ")"
+	case databasePerTenant:
+		return "DatabasePerTenant(" + s.template + ")"
 	}
 	return "Strategy(invalid)"
 }
@@ -63,6 +80,13 @@ func (s Strategy) resolve(m *Model, d dialect.Dialect) (Strategy, error) {
 	case schemaPerTenant:
 		if d.Features()&dialect.Schemas == 0 {
 			return s, fmt.Errorf("%w: SchemaPerTenant needs a database with schemas; %s has none (use TablePerTenant)", ErrInvalidModel, d.Name())
+		}
+		if s.template == "" {
+			s.template = TenantToken
+		}
+	case databasePerTenant:
+		if d.Features()&dialect.Databases == 0 {
+			return s, fmt.Errorf("%w: DatabasePerTenant is available on MySQL and MariaDB only so far, not on %s (use SchemaPerTenant or TablePerTenant)", ErrInvalidModel, d.Name())
 		}
 		if s.template == "" {
 			s.template = TenantToken
@@ -93,7 +117,7 @@ func (s Strategy) staticLen() int { return len(s.template) - len(TenantToken) }
 // tenant whose key is key.
 func (s Strategy) physical(key, modelName, defaultSchema string, limit int) (schema, table string) {
 	name := fitIdent(strings.Replace(s.template, TenantToken, key, 1), limit)
-	if s.kind == schemaPerTenant {
+	if s.namespaced() {
 		return name, modelName
 	}
 	return defaultSchema, name

@@ -125,6 +125,24 @@ func (db *DB) provisionWithoutTx(ctx context.Context, insertTenant func(querier)
 	return nil
 }
 
+// namespaceSQL renders CREATE or DROP of a tenant's namespace: a schema, or
+// on MySQL a database (where DROP SCHEMA has no CASCADE and drops the tables
+// with it anyway).
+func (db *DB) namespaceSQL(verb, name string) string {
+	q := dialect.Quote(db.dialect, name)
+	kind := "SCHEMA"
+	if db.dialect.Features()&dialect.Databases != 0 {
+		kind = "DATABASE"
+	}
+	if verb == "CREATE" {
+		return "CREATE " + kind + " " + q
+	}
+	if kind == "SCHEMA" {
+		return "DROP SCHEMA IF EXISTS " + q + " CASCADE"
+	}
+	return "DROP DATABASE IF EXISTS " + q
+}
+
 // ddlStmt is one provisioning statement and the statement that undoes it
 // where DDL cannot be rolled back ("" when dropping its table undoes it).
 type ddlStmt struct {
@@ -148,10 +166,9 @@ func (db *DB) provisionDDL(bindings []*binding, key string) ([]ddlStmt, []object
 		if schema == db.cfg.Schema && (table == CatalogTable || table == ObjectTable) {
 			return nil, nil, fmt.Errorf("%w: %q is a catalog table", ErrNameConflict, table)
 		}
-		if b.strategy.kind == schemaPerTenant && !schemas[schema] {
+		if b.strategy.namespaced() && !schemas[schema] {
 			schemas[schema] = true
-			q := dialect.Quote(db.dialect, schema)
-			stmts = append(stmts, ddlStmt{sql: "CREATE SCHEMA " + q, undo: "DROP SCHEMA IF EXISTS " + q + " CASCADE"})
+			stmts = append(stmts, ddlStmt{sql: db.namespaceSQL("CREATE", schema), undo: db.namespaceSQL("DROP", schema)})
 			objs = append(objs, object{kind: "schema", name: schema})
 		}
 		objs = append(objs, object{kind: "table", schema: schema, name: table, model: b.model.name})
@@ -258,7 +275,7 @@ func (ts *Tenants) drop(ctx context.Context, id string, confirm DropConfirmation
 		}
 		for _, o := range objs {
 			if o.kind == "schema" {
-				if _, err := tx.exec(ctx, "DROP SCHEMA IF EXISTS "+dialect.Quote(db.dialect, o.name)+" CASCADE"); err != nil {
+				if _, err := tx.exec(ctx, db.namespaceSQL("DROP", o.name)); err != nil {
 					return err
 				}
 			}

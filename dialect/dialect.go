@@ -52,6 +52,10 @@ const (
 	TransactionalDDL
 	// CopyFrom: a bulk-load protocol exists (PostgreSQL COPY).
 	CopyFrom
+	// Databases: one connection reaches every database of the server by
+	// qualified names (database.table), as on MySQL, where a "schema" is a
+	// database.
+	Databases
 )
 
 // Syntax is what a database's SQL lexer treats as string literals, quoted

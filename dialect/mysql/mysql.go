@@ -37,13 +37,15 @@ var _ dialect.Dialect = Dialect{}
 // Name returns "mysql".
 func (Dialect) Name() string { return "mysql" }
 
-// Features: no transactional DDL (DDL commits implicitly), no schemas inside
-// a database, RETURNING on MariaDB only.
+// Features: databases reachable by qualified names, no transactional DDL
+// (DDL commits implicitly), no schemas inside a database, RETURNING on
+// MariaDB only.
 func (d Dialect) Features() dialect.Feature {
+	f := dialect.Databases
 	if d.Returning {
-		return dialect.Returning
+		f |= dialect.Returning
 	}
-	return 0
+	return f
 }
 
 // MaxIdentifierLength: MySQL refuses table and database names over 64 bytes.

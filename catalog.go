@@ -47,8 +47,8 @@ type catalog struct {
 	createSQL                             string
 	getSQL, insertSQL, deleteSQL, listSQL string
 
-	createObjectsSQL, insertObjectSQL, ownersSQL, objectsSQL, deleteObjectsSQL string
-	lockSQL                                                                    string // serialises catalog creation across processes, where the database can
+	createObjectsSQL, insertObjectSQL, ownersSQL, objectsSQL, deleteObjectsSQL, placementSQL string
+	lockSQL                                                                                  string // serialises catalog creation across processes, where the database can
 
 	ready atomic.Bool
 	mu    sync.Mutex
@@ -99,6 +99,8 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 		"(" + q("kind") + "='schema' AND " + q("object_name") + "=" + ph(3) + ")"
 	c.objectsSQL = "SELECT " + ocols + "," + q("model") + " FROM " + o + " WHERE " + q("tenant_id") + "=" + ph(1)
 	c.deleteObjectsSQL = "DELETE FROM " + o + " WHERE " + q("tenant_id") + "=" + ph(1)
+	c.placementSQL = "SELECT " + q("schema_name") + "," + q("object_name") + " FROM " + o + " WHERE " +
+		q("tenant_id") + "=" + ph(1) + " AND " + q("model") + "=" + ph(2) + " AND " + q("kind") + "='table'"
 	if d.Features()&dialect.Schemas != 0 {
 		c.lockSQL = "SELECT pg_advisory_xact_lock(" + strconv.Itoa(catalogLockID) + ")"
 	}
@@ -197,6 +199,16 @@ func (c *catalog) checkOwner(ctx context.Context, q querier, tenant, catalogSche
 		}
 	}
 	return r.Err()
+}
+
+// placement returns the table the catalog records for a tenant's model, if
+// Create made one: the tenant's own placement, whatever the model's default.
+func (c *catalog) placement(ctx context.Context, q querier, tenant, model string) (schema, table string, found bool, err error) {
+	err = q.queryRow(ctx, c.placementSQL, tenant, model).Scan(&schema, &table)
+	if isNoRows(err) {
+		return "", "", false, nil
+	}
+	return schema, table, err == nil, err
 }
 
 // record inserts a tenant's objects; a name another tenant owns fails with

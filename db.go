@@ -452,9 +452,18 @@ func (db *DB) buildMapping(ctx context.Context, k registryKey) (*mapping, error)
 	if err != nil {
 		return nil, err
 	}
-	schema, table := k.binding.strategy.physical(t.Key, k.binding.model.name, db.cfg.Schema, db.dialect.MaxIdentifierLength())
-	if err := db.cat.checkOwner(ctx, q, k.tenant, db.cfg.Schema, schema, table); err != nil {
+	// The tenant's own placement, as Create recorded it; a model registered
+	// after the tenant was made falls back to its default strategy, on a name
+	// no other tenant may own.
+	schema, table, found, err := db.cat.placement(ctx, q, k.tenant, k.binding.model.name)
+	if err != nil {
 		return nil, err
+	}
+	if !found {
+		schema, table = k.binding.strategy.physical(t.Key, k.binding.model.name, db.cfg.Schema, db.dialect.MaxIdentifierLength())
+		if err := db.cat.checkOwner(ctx, q, k.tenant, db.cfg.Schema, schema, table); err != nil {
+			return nil, err
+		}
 	}
 	return buildMapping(db.dialect, k.binding.model, k.tenant, schema, table), nil
 }

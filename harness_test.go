@@ -78,14 +78,14 @@ func newMySQLDatabase(t testing.TB) string {
 // drop what it made.
 var mysqlDBPrefix = "tmdb" + randomSuffix()[:6] + "_"
 
-// databaseStrategyDBs are the handles of the mysql/database backend, whose
-// tenant tables physicalTables must look for outside the test's database.
+// databaseStrategyDBs maps the MySQL handles whose tenants have databases of
+// their own to the prefix of those databases' names, for physicalTables.
 var databaseStrategyDBs sync.Map
 
 func mysqlOpenDatabases(t testing.TB) *tenantmap.DB {
 	t.Helper()
 	db := mysqlOpen(t)
-	databaseStrategyDBs.Store(db, true)
+	databaseStrategyDBs.Store(db, mysqlDBPrefix)
 	t.Cleanup(func() {
 		rows, err := db.Query(tenantmap.WithTenant(context.Background(), "none"),
 			"SELECT schema_name FROM information_schema.schemata WHERE LEFT(schema_name, ?) = ?", len(mysqlDBPrefix), mysqlDBPrefix)
@@ -247,9 +247,9 @@ func physicalTables(t testing.TB, db *tenantmap.DB) []string {
 		q = "SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog','information_schema') ORDER BY 1"
 	case "mysql":
 		q = "SELECT CONCAT(table_schema, '.', table_name) FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1"
-		if _, ok := databaseStrategyDBs.Load(db); ok {
+		if prefix, ok := databaseStrategyDBs.Load(db); ok {
 			q = "SELECT CONCAT(table_schema, '.', table_name) FROM information_schema.tables WHERE table_schema = DATABASE() OR LEFT(table_schema, " +
-				fmt.Sprint(len(mysqlDBPrefix)) + ") = '" + mysqlDBPrefix + "' ORDER BY 1"
+				fmt.Sprint(len(prefix.(string))) + ") = '" + prefix.(string) + "' ORDER BY 1"
 		}
 	default:
 		q = "SELECT 'main.' || name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -653,6 +654,94 @@ func TestIsolationNameCollision(t *testing.T) {
 		}
 		if _, err := db.Tenants().Create(bg, "tenantmap"); !errors.Is(err, tenantmap.ErrNameConflict) {
 			t.Fatalf("Create(tenantmap) with {tenant}_tenant: want ErrNameConflict, got %v", err)
+		}
+	})
+}
+
+// Tenants of one model placed differently — the default strategy for most, a
+// tenant-chosen one for a large tenant — each find their own rows where the
+// catalog says they are, and stay apart.
+func TestIsolationMixedPlacement(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		db := b.open(t)
+		notes, err := tenantmap.Register[isoNote](db, b.strategy("{tenant}_note"), tenantmap.ModelName("note"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var big tenantmap.Strategy
+		var bigTable string // where big's notes must be, as physicalTables names it
+		switch b.name {
+		case "postgres/table", "mysql/table":
+			if b.name == "postgres/table" {
+				big, bigTable = tenantmap.SchemaPerTenant(""), "big.note"
+			} else {
+				// A prefix of its own: mysql/database, running beside this, drops
+				// every database under mysqlDBPrefix when it ends.
+				prefix := "tmpl" + randomSuffix()[:6] + "_"
+				big, bigTable = tenantmap.DatabasePerTenant(prefix+"{tenant}"), prefix+"big.note"
+				databaseStrategyDBs.Store(db, prefix)
+				t.Cleanup(func() {
+					_, _ = db.Exec(tctx("none"), "DROP DATABASE IF EXISTS `"+prefix+"big`")
+				})
+			}
+		case "postgres/schema":
+			big, bigTable = tenantmap.TablePerTenant("{tenant}_own_note"), "public.big_own_note"
+		default:
+			big, bigTable = tenantmap.TablePerTenant("own_{tenant}_note"), ".own_big_note"
+		}
+		bg := context.Background()
+		mustCreate(t, db, "small1", "small2")
+		if _, err := db.Tenants().Create(bg, "big", tenantmap.WithPlacement(big)); err != nil {
+			t.Fatal(err)
+		}
+		tables := physicalTables(t, db)
+		if !slices.ContainsFunc(tables, func(s string) bool { return strings.HasSuffix(s, bigTable) }) {
+			t.Fatalf("big's notes are not at %s: %v", bigTable, tables)
+		}
+		keys := map[string]int64{}
+		for _, id := range []string{"small1", "big", "small2"} {
+			for i := range 3 {
+				n := &isoNote{Owner: id, Body: fmt.Sprint(i)}
+				if err := notes.Insert(tctx(id), n); err != nil {
+					t.Fatal(err)
+				}
+				keys[id] = n.ID
+			}
+		}
+		for _, id := range []string{"small1", "big", "small2"} {
+			rows, err := notes.Find(tctx(id), tenantmap.Query{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 3 {
+				t.Errorf("%s sees %d rows, want 3", id, len(rows))
+			}
+			for _, r := range rows {
+				if r.Owner != id {
+					t.Errorf("%s sees %s's row", id, r.Owner)
+				}
+			}
+		}
+		// Drop big: its placement goes, the others stay.
+		if err := db.Tenants().Drop(bg, "big", tenantmap.ConfirmDrop("big")); err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(physicalTables(t, db), func(s string) bool { return strings.HasSuffix(s, bigTable) }) {
+			t.Errorf("big's table survived its drop")
+		}
+		for _, id := range []string{"small1", "small2"} {
+			if n, err := notes.Count(tctx(id), tenantmap.Query{}); err != nil || n != 3 {
+				t.Errorf("%s after big's drop: %d rows, %v", id, n, err)
+			}
+		}
+		// A placement the database does not have is refused, and makes nothing.
+		if b.name == "sqlite/table" {
+			if _, err := db.Tenants().Create(bg, "huge", tenantmap.WithPlacement(tenantmap.SchemaPerTenant(""))); !errors.Is(err, tenantmap.ErrInvalidModel) {
+				t.Errorf("SchemaPerTenant placement on SQLite: want ErrInvalidModel, got %v", err)
+			}
+			if _, err := db.Tenants().Get(bg, "huge"); !errors.Is(err, tenantmap.ErrTenantNotFound) {
+				t.Errorf("a refused placement left a tenant: %v", err)
+			}
 		}
 	})
 }

@@ -23,12 +23,32 @@ const StatusActive = "active"
 // nothing is left behind. An invalid id returns ErrInvalidTenantID, an id
 // the catalog has returns ErrTenantExists, a physical name another tenant or
 // the catalog owns returns ErrNameConflict; none of them changes anything.
-func (ts *Tenants) Create(ctx context.Context, id string) (Tenant, error) {
-	t, err := ts.create(ctx, id)
+func (ts *Tenants) Create(ctx context.Context, id string, opts ...CreateOption) (Tenant, error) {
+	var o createOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	t, err := ts.create(ctx, id, o)
 	return t, opError("create tenant", id, "", err)
 }
 
-func (ts *Tenants) create(ctx context.Context, id string) (Tenant, error) {
+// CreateOption changes how Create places a tenant.
+type CreateOption func(*createOptions)
+
+type createOptions struct {
+	placement *Strategy
+}
+
+// WithPlacement places this tenant's data by s instead of each model's
+// registered strategy: the small tenants in tables of their own, say, and a
+// large one in a schema (PostgreSQL) or database (MySQL) of its own. The
+// catalog records where each of its tables is, and every call for the tenant
+// goes there; how other tenants are placed does not matter to it.
+func WithPlacement(s Strategy) CreateOption {
+	return func(o *createOptions) { o.placement = &s }
+}
+
+func (ts *Tenants) create(ctx context.Context, id string, o createOptions) (Tenant, error) {
 	db := ts.db
 	if err := ValidateTenantID(id); err != nil {
 		return Tenant{}, err
@@ -37,6 +57,17 @@ func (ts *Tenants) create(ctx context.Context, id string) (Tenant, error) {
 		return Tenant{}, err
 	}
 	bindings := db.snapshotBindings()
+	if o.placement != nil {
+		placed := make([]*binding, len(bindings))
+		for i, b := range bindings {
+			s, err := o.placement.resolve(b.model, db.dialect)
+			if err != nil {
+				return Tenant{}, fmt.Errorf("placement for model %s: %w", b.model.name, err)
+			}
+			placed[i] = &binding{id: b.id, model: b.model, strategy: s}
+		}
+		bindings = placed
+	}
 	limit := db.dialect.MaxIdentifierLength()
 	longest := 0
 	for _, b := range bindings {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tenantmap/tenantmap/dialect"
 	mysqldialect "github.com/tenantmap/tenantmap/dialect/mysql"
@@ -61,6 +62,14 @@ type Config struct {
 	// prepared statements and catalog caches of about 1/MaxConns of the
 	// tenants. On by default; see docs/benchmarks.md for what it saves.
 	TenantAffinity bool
+	// TransactionPooler says the PostgreSQL server is reached through a
+	// transaction-pooling proxy such as PgBouncer, where consecutive
+	// statements of one client may run on different server sessions. Named
+	// prepared statements are not used then (each statement is sent as an
+	// unnamed one, with its description cached on the client), generic plans
+	// are not requested, and tenant affinity is off. tenantmap keeps no
+	// session state, so nothing else changes.
+	TransactionPooler bool
 
 	pool *pgxpool.Pool // handed in by OpenPool
 }
@@ -218,16 +227,21 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrInvalidURL, err)
 			}
-			if cfg.StatementCacheSize > 0 {
+			switch {
+			case cfg.TransactionPooler:
+				pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+				pc.ConnConfig.StatementCacheCapacity = 0
+				pc.ConnConfig.DescriptionCacheCapacity = max(cfg.StatementCacheSize, DefaultStatementCacheSize)
+			case cfg.StatementCacheSize > 0:
 				pc.ConnConfig.StatementCacheCapacity = cfg.StatementCacheSize
 			}
-			if cfg.GenericPlans {
+			if cfg.GenericPlans && !cfg.TransactionPooler {
 				pc.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 			}
 			if cfg.MaxConns > 0 {
 				pc.MaxConns = int32(cfg.MaxConns)
 			}
-			if cfg.TenantAffinity && pc.MaxConns > 1 {
+			if cfg.TenantAffinity && !cfg.TransactionPooler && pc.MaxConns > 1 {
 				db.shards, err = newAffinePools(ctx, pc, int(pc.MaxConns))
 				if err != nil {
 					return nil, opError("open", "", "", err)

@@ -22,10 +22,12 @@ import (
 // The servers the tests use. Point them elsewhere with the environment
 // variables; set one to "skip" to skip that server's tests.
 const (
-	envPostgres     = "TENANTMAP_POSTGRES_URL"
-	defaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	envMySQL        = "TENANTMAP_MYSQL_URL"
-	defaultMySQL    = "mysql://root@127.0.0.1:3306/test"
+	envPostgres      = "TENANTMAP_POSTGRES_URL"
+	defaultPostgres  = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	envPgBouncer     = "TENANTMAP_PGBOUNCER_URL"
+	defaultPgBouncer = "postgres://postgres@127.0.0.1:6432/test?sslmode=disable"
+	envMySQL         = "TENANTMAP_MYSQL_URL"
+	defaultMySQL     = "mysql://root@127.0.0.1:3306/test"
 )
 
 // newMySQLDatabase creates a fresh database on the MySQL/MariaDB server for
@@ -195,6 +197,44 @@ type backend struct {
 	strategy func(template string) tenantmap.Strategy
 }
 
+// pgbouncerOpen makes a fresh database on the PostgreSQL server and opens it
+// through PgBouncer in transaction pooling mode, where every statement may
+// land on another server session.
+func pgbouncerOpen(t testing.TB) *tenantmap.DB {
+	t.Helper()
+	bouncer := os.Getenv(envPgBouncer)
+	if bouncer == "skip" {
+		t.Skipf("%s=skip", envPgBouncer)
+	}
+	if bouncer == "" {
+		bouncer = defaultPgBouncer
+	}
+	direct, err := url.Parse(newPostgresDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(bouncer)
+	if err != nil {
+		t.Fatalf("%s: %v", envPgBouncer, err)
+	}
+	u.Path = direct.Path
+	cfg, err := tenantmap.ParseConfig(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TransactionPooler = true
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	db, err := tenantmap.OpenConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("PgBouncer is unreachable at %s: %v\n"+
+			"Start it (.ci/run does, from .ci/pgbouncer.ini), point %s at one, or set %s=skip to skip these tests.",
+			bouncer, err, envPgBouncer, envPgBouncer)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func sqliteOpen(t testing.TB) *tenantmap.DB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "test.db")
@@ -221,6 +261,7 @@ var backends = []backend{
 	{"sqlite/table", sqliteOpen, tenantmap.TablePerTenant},
 	{"postgres/table", postgresOpen, tenantmap.TablePerTenant},
 	{"postgres/schema", postgresOpen, func(string) tenantmap.Strategy { return tenantmap.SchemaPerTenant("") }},
+	{"pgbouncer/table", pgbouncerOpen, tenantmap.TablePerTenant},
 	{"mysql/table", mysqlOpen, tenantmap.TablePerTenant},
 	{"mysql/database", mysqlOpenDatabases, func(string) tenantmap.Strategy { return tenantmap.DatabasePerTenant(mysqlDBPrefix + "{tenant}") }},
 }

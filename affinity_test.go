@@ -176,32 +176,8 @@ func TestOneConnectionUnderLoad(t *testing.T) {
 		"postgres": func(t *testing.T) *tenantmap.DB {
 			return openPostgresConfig(t, func(c *tenantmap.Config) { c.MaxConns = 1 })
 		},
-		"mysql": func(t *testing.T) *tenantmap.DB {
-			cfg, err := tenantmap.ParseConfig(newMySQLDatabase(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.MaxConns = 1
-			db, err := tenantmap.OpenConfig(context.Background(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			return db
-		},
-		"sqlite": func(t *testing.T) *tenantmap.DB {
-			cfg, err := tenantmap.ParseConfig("sqlite:" + t.TempDir() + "/one.db")
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.MaxConns = 1
-			db, err := tenantmap.OpenConfig(context.Background(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			return db
-		},
+		"mysql":  func(t *testing.T) *tenantmap.DB { return openOneConn(t, newMySQLDatabase(t)) },
+		"sqlite": func(t *testing.T) *tenantmap.DB { return openOneConn(t, "sqlite:"+t.TempDir()+"/one.db") },
 	}
 	for name, open := range opens {
 		t.Run(name, func(t *testing.T) {
@@ -256,4 +232,19 @@ func TestOneConnectionUnderLoad(t *testing.T) {
 			}
 		})
 	}
+}
+
+func openOneConn(t *testing.T, rawURL string) *tenantmap.DB {
+	t.Helper()
+	cfg, err := tenantmap.ParseConfig(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	db, err := tenantmap.OpenConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

@@ -34,13 +34,7 @@ const (
 // one test, drops it when the test ends, and returns its URL.
 func newMySQLDatabase(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv(envMySQL)
-	if u == "skip" {
-		t.Skipf("%s=skip", envMySQL)
-	}
-	if u == "" {
-		u = defaultMySQL
-	}
+	u := serverURL(t, envMySQL, defaultMySQL)
 	cfg, err := tenantmap.ParseConfig(u)
 	if err != nil {
 		t.Fatalf("%s: %v", envMySQL, err)
@@ -125,12 +119,19 @@ func mysqlOpen(t testing.TB) *tenantmap.DB {
 
 func postgresURL(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv(envPostgres)
+	return serverURL(t, envPostgres, defaultPostgres)
+}
+
+// serverURL reads a server's URL from its environment variable, skipping
+// the test when the variable says "skip".
+func serverURL(t testing.TB, env, def string) string {
+	t.Helper()
+	u := os.Getenv(env)
 	if u == "skip" {
-		t.Skipf("%s=skip", envPostgres)
+		t.Skipf("%s=skip", env)
 	}
 	if u == "" {
-		u = defaultPostgres
+		u = def
 	}
 	return u
 }
@@ -202,13 +203,7 @@ type backend struct {
 // land on another server session.
 func pgbouncerOpen(t testing.TB) *tenantmap.DB {
 	t.Helper()
-	bouncer := os.Getenv(envPgBouncer)
-	if bouncer == "skip" {
-		t.Skipf("%s=skip", envPgBouncer)
-	}
-	if bouncer == "" {
-		bouncer = defaultPgBouncer
-	}
+	bouncer := serverURL(t, envPgBouncer, defaultPgBouncer)
 	direct, err := url.Parse(newPostgresDatabase(t))
 	if err != nil {
 		t.Fatal(err)

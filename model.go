@@ -564,5 +564,3 @@ func (f *field) applyDefault(base unsafe.Pointer) {
 func reflectAt(f *field, base unsafe.Pointer) reflect.Value {
 	return reflect.NewAt(f.typ, f.ptr(base)).Elem()
 }
-
-func reflectTypeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }

@@ -3,6 +3,7 @@ package tenantmap
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"runtime"
 	"testing"
 
@@ -18,7 +19,7 @@ type benchCase struct {
 
 func benchRegistry(b *testing.B, tenants, size int) (*Registry, []registryKey) {
 	b.Helper()
-	m, err := compileModel(reflectTypeOf[benchCase](), "")
+	m, err := compileModel(reflect.TypeFor[benchCase](), "")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,7 +15,7 @@ import (
 
 func testRegistry(t *testing.T, size int, build func(context.Context, registryKey) (*mapping, error)) (*Registry, *binding) {
 	t.Helper()
-	m, err := compileModel(reflectTypeOf[benchCase](), "")
+	m, err := compileModel(reflect.TypeFor[benchCase](), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -148,16 +148,7 @@ func TestFirstCallInTxOnFreshHandle(t *testing.T) {
 	mustCreate(t, first, "acme")
 	first.Close()
 
-	cfg, err := tenantmap.ParseConfig(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 1
-	db, err := tenantmap.OpenConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openOneConn(t, u)
 	memos, err := tenantmap.Register[Memo](db, tenantmap.TablePerTenant("{tenant}_memo"))
 	if err != nil {
 		t.Fatal(err)

@@ -53,26 +53,7 @@ func benchMySQL(b *testing.B, n int) string {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	items, err := tenantmap.Register[Item](db, tenantmap.TablePerTenant("{tenant}_item"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := range n {
-		id := benchTenantID(i)
-		if _, err := db.Tenants().Get(ctx, id); err == nil {
-			continue
-		}
-		if _, err := db.Tenants().Create(ctx, id); err != nil {
-			b.Fatal(err)
-		}
-		rows := make([]*Item, benchRows)
-		for r := range rows {
-			rows[r] = &Item{Title: "item " + strconv.Itoa(r), Status: "open", Priority: r, UpdatedAt: time.Now()}
-		}
-		if err := items.For(id).InsertMany(ctx, rows); err != nil {
-			b.Fatal(err)
-		}
-	}
+	seedBenchTenants(b, db, n)
 	benchMySQLSetup.url, benchMySQLSetup.tenants = u.String(), n
 	return u.String()
 }

@@ -85,46 +85,7 @@ func benchDB(b *testing.B, n int) string {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	items, err := tenantmap.Register[Item](db, tenantmap.TablePerTenant("{tenant}_item"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				id := benchTenantID(i)
-				if _, err := db.Tenants().Get(ctx, id); err == nil {
-					continue
-				}
-				if _, err := db.Tenants().Create(ctx, id); err != nil {
-					errs <- err
-					return
-				}
-				rows := make([]*Item, benchRows)
-				for r := range rows {
-					rows[r] = &Item{Title: "item " + strconv.Itoa(r), Status: "open", Priority: r, UpdatedAt: time.Now()}
-				}
-				if err := items.For(id).InsertMany(ctx, rows); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		b.Fatal(err)
-	}
+	seedBenchTenants(b, db, n)
 	benchSetup.url, benchSetup.tenants = u.String(), n
 	return u.String()
 }
@@ -396,5 +357,52 @@ func BenchmarkPostgres(b *testing.B) {
 				})
 			}
 		}
+	}
+}
+
+// seedBenchTenants creates the benchmark tenants 0…n-1 that db lacks, each
+// with an item table of benchRows rows, four at a time.
+func seedBenchTenants(b *testing.B, db *tenantmap.DB, n int) {
+	b.Helper()
+	ctx := context.Background()
+	items, err := tenantmap.Register[Item](db, tenantmap.TablePerTenant("{tenant}_item"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				id := benchTenantID(i)
+				if _, err := db.Tenants().Get(ctx, id); err == nil {
+					continue
+				}
+				if _, err := db.Tenants().Create(ctx, id); err != nil {
+					errs <- err
+					return
+				}
+				rows := make([]*Item, benchRows)
+				for r := range rows {
+					rows[r] = &Item{Title: "item " + strconv.Itoa(r), Status: "open", Priority: r, UpdatedAt: time.Now()}
+				}
+				if err := items.For(id).InsertMany(ctx, rows); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
 	}
 }

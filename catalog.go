@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -49,9 +47,6 @@ type catalog struct {
 
 	createObjectsSQL, insertObjectSQL, ownersSQL, objectsSQL, deleteObjectsSQL, placementSQL string
 	lockSQL                                                                                  string // serialises catalog creation across processes, where the database can
-
-	ready atomic.Bool
-	mu    sync.Mutex
 }
 
 func newCatalog(d dialect.Dialect, schema string) *catalog {
@@ -110,16 +105,9 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 // catalogLockID is the advisory lock key taken while creating the catalog.
 const catalogLockID = 0x74656e61 // "tena"
 
-// ensure creates the catalog table on first use.
+// ensure creates the catalog tables; OpenConfig calls it, so every later
+// catalog statement can assume them.
 func (c *catalog) ensure(ctx context.Context, be backend) error {
-	if c.ready.Load() {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ready.Load() {
-		return nil
-	}
 	err := inTx(ctx, be, func(tx querier) error {
 		if c.lockSQL != "" {
 			if _, err := tx.exec(ctx, c.lockSQL); err != nil {
@@ -135,18 +123,10 @@ func (c *catalog) ensure(ctx context.Context, be backend) error {
 	if err != nil {
 		return fmt.Errorf("creating the catalog: %w", err)
 	}
-	c.ready.Store(true)
 	return nil
 }
 
-func (c *catalog) get(ctx context.Context, be backend, id string) (Tenant, error) {
-	if err := c.ensure(ctx, be); err != nil {
-		return Tenant{}, err
-	}
-	return c.getWith(ctx, be, id)
-}
-
-func (c *catalog) getWith(ctx context.Context, q querier, id string) (Tenant, error) {
+func (c *catalog) get(ctx context.Context, q querier, id string) (Tenant, error) {
 	var t Tenant
 	err := q.queryRow(ctx, c.getSQL, id).Scan(&t.ID, &t.Key, &t.Status, &t.Version, &t.CreatedAt)
 	if isNoRows(err) {
@@ -157,9 +137,6 @@ func (c *catalog) getWith(ctx context.Context, q querier, id string) (Tenant, er
 }
 
 func (c *catalog) list(ctx context.Context, be backend, after string, limit int) ([]Tenant, error) {
-	if err := c.ensure(ctx, be); err != nil {
-		return nil, err
-	}
 	r, err := be.query(ctx, c.listSQL, after, limit)
 	if err != nil {
 		return nil, err

@@ -458,11 +458,9 @@ func (db *DB) buildMapping(ctx context.Context, k registryKey) (*mapping, error)
 	// connections are all held by transactions doing the same.
 	var q querier = db.be
 	if tx := txFrom(ctx, db); tx != nil {
-		q = tx.be // the catalog exists: OpenConfig made sure of it
-	} else if err := db.cat.ensure(ctx, db.be); err != nil {
-		return nil, err
+		q = tx.be
 	}
-	t, err := db.cat.getWith(ctx, q, k.tenant)
+	t, err := db.cat.get(ctx, q, k.tenant)
 	if err != nil {
 		return nil, err
 	}

@@ -53,9 +53,6 @@ func (ts *Tenants) create(ctx context.Context, id string, o createOptions) (Tena
 	if err := ValidateTenantID(id); err != nil {
 		return Tenant{}, err
 	}
-	if err := db.cat.ensure(ctx, db.be); err != nil {
-		return Tenant{}, err
-	}
 	bindings := db.snapshotBindings()
 	if o.placement != nil {
 		placed := make([]*binding, len(bindings))
@@ -273,9 +270,6 @@ func (ts *Tenants) drop(ctx context.Context, id string, confirm DropConfirmation
 	if confirm.id != id {
 		return fmt.Errorf("%w: pass tenantmap.ConfirmDrop(%q)", ErrDropNotConfirmed, id)
 	}
-	if err := db.cat.ensure(ctx, db.be); err != nil {
-		return err
-	}
 	run := inTx
 	if db.dialect.Features()&dialect.TransactionalDDL == 0 {
 		// DDL commits implicitly: drop the tables first and the catalog row
@@ -283,7 +277,7 @@ func (ts *Tenants) drop(ctx context.Context, id string, confirm DropConfirmation
 		run = func(ctx context.Context, be backend, fn func(querier) error) error { return fn(be) }
 	}
 	err := run(ctx, db.be, func(tx querier) error {
-		if _, err := db.cat.getWith(ctx, tx, id); err != nil {
+		if _, err := db.cat.get(ctx, tx, id); err != nil {
 			return err
 		}
 		// Only what the catalog records as this tenant's is dropped: a name

@@ -318,7 +318,10 @@ func TestBadInput(t *testing.T) {
 					t.Errorf("Drop created table %s", tbl)
 				}
 			}
-			if len(removed) == 0 {
+			switch {
+			case isShared(b) && len(removed) != 0:
+				t.Errorf("Drop of a tenant in a shared table removed tables %v", removed)
+			case !isShared(b) && len(removed) == 0:
 				t.Errorf("Drop removed no table; tables:\n%s", joinLines(after.tables))
 			}
 			for _, tbl := range removed {
@@ -385,6 +388,17 @@ func TestBadInput(t *testing.T) {
 				}
 			}
 			mustCreate(t, db, ids...)
+			if isShared(b) {
+				// The table's name holds no id; the tenant column holds the
+				// whole of the longest one.
+				for _, id := range ids {
+					badInsert(t, notes, id, id+"-1")
+					if got, err := notes.Find(tenantmap.WithTenant(bg, id), tenantmap.Query{}); err != nil || len(got) != 1 || got[0].Body != id+"-1" {
+						t.Errorf("%s: rows %+v, %v; want its one row", id, got, err)
+					}
+				}
+				return
+			}
 			limit := db.Dialect().MaxIdentifierLength()
 			static := len("_note") // what the template adds to the key
 			switch b.name {
@@ -541,10 +555,10 @@ func TestBadInput(t *testing.T) {
 			// Controls: a ; or a ? inside a literal is text, and a correct
 			// statement runs.
 			var c int64
-			if err := db.QueryRow(ctxKeep, []any{&c}, "SELECT count(*) FROM {note} WHERE body <> ';' AND body <> '?' AND id > ?", 0); err != nil || c != 3 {
+			if err := db.QueryRow(ctxKeep, []any{&c}, "SELECT count(*) FROM {note} WHERE body <> ';' AND body <> '?' AND id > ? AND {tenant}", 0); err != nil || c != 3 {
 				t.Errorf("count with ; and ? in literals = %d, %v; want 3", c, err)
 			}
-			if n, err := db.Exec(ctxKeep, "UPDATE {note} SET body = body WHERE id = ?;", keepKeys[0]); err != nil || n != 1 {
+			if n, err := db.Exec(ctxKeep, "UPDATE {note} SET body = body WHERE id = ? AND {tenant};", keepKeys[0]); err != nil || n != 1 {
 				t.Errorf("one statement with a trailing ; = %d, %v; want 1 row", n, err)
 			}
 			badSame(t, db, notes, before, "the control statements")
@@ -570,10 +584,10 @@ func TestBadInput(t *testing.T) {
 						t.Errorf("Count(%s <> %q) = %d, %v; want 3", col, v, c, err)
 					}
 				}
-				if n, err := db.Exec(ctxKeep, "DELETE FROM {note} WHERE body = ?", v); err != nil || n != 0 {
+				if n, err := db.Exec(ctxKeep, "DELETE FROM {note} WHERE body = ? AND {tenant}", v); err != nil || n != 0 {
 					t.Errorf("Exec DELETE WHERE body = %q = %d, %v; want 0 rows", v, n, err)
 				}
-				if n, err := db.Exec(ctxKeep, "UPDATE {note} SET owner = 'pwned' WHERE body = ? OR owner = ?", v, v); err != nil || n != 0 {
+				if n, err := db.Exec(ctxKeep, "UPDATE {note} SET owner = 'pwned' WHERE (body = ? OR owner = ?) AND {tenant}", v, v); err != nil || n != 0 {
 					t.Errorf("Exec UPDATE WHERE body or owner = %q = %d, %v; want 0 rows", v, n, err)
 				}
 				if err := notes.Delete(ctxKeep, v); err == nil {
@@ -604,7 +618,7 @@ func TestBadInput(t *testing.T) {
 				if err != nil || len(rows) != 1 || rows[0].ID != n.ID {
 					t.Errorf("Find(body = %q) = %+v, %v; want only row %d", v, rows, err, n.ID)
 				}
-				if c, err := db.Exec(ctx, "UPDATE {note} SET body = ? WHERE id = ?", v+"!", n.ID); err != nil || c != 1 {
+				if c, err := db.Exec(ctx, "UPDATE {note} SET body = ? WHERE id = ? AND {tenant}", v+"!", n.ID); err != nil || c != 1 {
 					t.Errorf("raw UPDATE to %q = %d, %v; want 1 row", v+"!", c, err)
 				}
 				if got, err := notes.Get(ctx, n.ID); err != nil || got.Body != v+"!" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -12,22 +13,33 @@ import (
 	"github.com/tenantmap/tenantmap/dialect"
 )
 
-// The catalog's control tables: the tenants, and the physical objects
-// (tables, schemas) each tenant owns.
+// The catalog's control tables: the tenants, the physical objects (tables,
+// schemas, databases) each tenant owns, and where each model of each tenant
+// lives.
 const (
-	CatalogTable = "tenantmap_tenant"
-	ObjectTable  = "tenantmap_object"
+	CatalogTable   = "tenantmap_tenant"
+	ObjectTable    = "tenantmap_object"
+	PlacementTable = "tenantmap_placement"
 )
+
+// isCatalogTable reports whether name is one of the catalog's tables.
+func isCatalogTable(name string) bool {
+	return name == CatalogTable || name == ObjectTable || name == PlacementTable
+}
 
 // object is one physical object a tenant owns, as ObjectTable records it.
 // Recording them makes ownership explicit: two tenants' names can coincide
 // (tenant "a" with template "{tenant}_x_note" and tenant "a_x" with
 // "{tenant}_note" both give a_x_note), and only the record says whose it is.
+//
+// A shared table is recorded once, owned by no tenant (tenant_id ""), so no
+// tenant can claim its name for a table of its own.
 type object struct {
-	kind   string // "table" or "schema"
+	kind   string // "table", "schema" or "database"
 	schema string // a table's schema; "" where the dialect has none, and for schemas
 	name   string
 	model  string // the model whose table it is; "" for schemas
+	shared bool   // a SharedTable's table, owned by no tenant
 }
 
 // Tenant is one tenant as the catalog records it.
@@ -45,18 +57,15 @@ type catalog struct {
 	createSQL                             string
 	getSQL, insertSQL, deleteSQL, listSQL string
 
-	createObjectsSQL, insertObjectSQL, ownersSQL, objectsSQL, deleteObjectsSQL, placementSQL string
-	lockSQL                                                                                  string // serialises catalog creation across processes, where the database can
+	createObjectsSQL, insertObjectSQL, ownersSQL, objectsSQL, deleteObjectsSQL string
+
+	createPlacementsSQL, insertPlacementSQL, placementSQL, placementsSQL, deletePlacementsSQL string
+
+	lockSQL string // serialises catalog and shared-table creation across processes, where the database can
 }
 
 func newCatalog(d dialect.Dialect, schema string) *catalog {
-	var qt []byte
-	if schema != "" {
-		qt = d.AppendIdent(qt, schema)
-		qt = append(qt, '.')
-	}
-	qt = d.AppendIdent(qt, CatalogTable)
-	t := string(qt)
+	t := qualifiedIdent(d, schema, CatalogTable)
 	q := func(name string) string { return dialect.Quote(d, name) }
 	col := func(name string, k dialect.Kind, size int) string {
 		return q(name) + " " + d.ColumnType(dialect.Column{Name: name, Kind: k, Size: size, Indexed: size > 0})
@@ -74,12 +83,7 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 	c.insertSQL = "INSERT INTO " + t + " (" + cols + ") VALUES (" + string(appendPlaceholders(nil, d, 1, 5)) + ")"
 	c.deleteSQL = "DELETE FROM " + t + " WHERE " + q("id") + "=" + ph(1)
 	c.listSQL = "SELECT " + cols + " FROM " + t + " WHERE " + q("id") + ">" + ph(1) + " ORDER BY " + q("id") + " LIMIT " + ph(2)
-	var ot []byte
-	if schema != "" {
-		ot = append(d.AppendIdent(ot, schema), '.')
-	}
-	ot = d.AppendIdent(ot, ObjectTable)
-	o := string(ot)
+	o := qualifiedIdent(d, schema, ObjectTable)
 	c.createObjectsSQL = "CREATE TABLE IF NOT EXISTS " + o + " (" +
 		col("kind", dialect.String, 16) + " NOT NULL, " +
 		col("schema_name", dialect.String, 64) + " NOT NULL, " +
@@ -89,13 +93,25 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 		"PRIMARY KEY (" + q("kind") + "," + q("schema_name") + "," + q("object_name") + "))"
 	ocols := q("kind") + "," + q("schema_name") + "," + q("object_name")
 	c.insertObjectSQL = "INSERT INTO " + o + " (" + ocols + "," + q("tenant_id") + "," + q("model") + ") VALUES (" + string(appendPlaceholders(nil, d, 1, 5)) + ")"
-	c.ownersSQL = "SELECT " + q("tenant_id") + " FROM " + o + " WHERE " +
+	c.ownersSQL = "SELECT " + q("tenant_id") + "," + q("model") + " FROM " + o + " WHERE " +
 		"(" + q("kind") + "='table' AND " + q("schema_name") + "=" + ph(1) + " AND " + q("object_name") + "=" + ph(2) + ") OR " +
 		"(" + q("kind") + "='schema' AND " + q("object_name") + "=" + ph(3) + ")"
 	c.objectsSQL = "SELECT " + ocols + "," + q("model") + " FROM " + o + " WHERE " + q("tenant_id") + "=" + ph(1)
 	c.deleteObjectsSQL = "DELETE FROM " + o + " WHERE " + q("tenant_id") + "=" + ph(1)
-	c.placementSQL = "SELECT " + q("schema_name") + "," + q("object_name") + " FROM " + o + " WHERE " +
-		q("tenant_id") + "=" + ph(1) + " AND " + q("model") + "=" + ph(2) + " AND " + q("kind") + "='table'"
+	p := qualifiedIdent(d, schema, PlacementTable)
+	c.createPlacementsSQL = "CREATE TABLE IF NOT EXISTS " + p + " (" +
+		col("tenant_id", dialect.String, MaxTenantIDLength) + " NOT NULL, " +
+		col("model", dialect.String, 64) + " NOT NULL, " +
+		col("strategy", dialect.String, 16) + " NOT NULL, " +
+		col("database_name", dialect.String, 255) + " NOT NULL, " +
+		col("schema_name", dialect.String, 64) + " NOT NULL, " +
+		col("object_name", dialect.String, 64) + " NOT NULL, " +
+		"PRIMARY KEY (" + q("tenant_id") + "," + q("model") + "))"
+	pcols := q("strategy") + "," + q("database_name") + "," + q("schema_name") + "," + q("object_name")
+	c.insertPlacementSQL = "INSERT INTO " + p + " (" + q("tenant_id") + "," + q("model") + "," + pcols + ") VALUES (" + string(appendPlaceholders(nil, d, 1, 6)) + ")"
+	c.placementSQL = "SELECT " + pcols + " FROM " + p + " WHERE " + q("tenant_id") + "=" + ph(1) + " AND " + q("model") + "=" + ph(2)
+	c.placementsSQL = "SELECT " + q("model") + "," + pcols + " FROM " + p + " WHERE " + q("tenant_id") + "=" + ph(1)
+	c.deletePlacementsSQL = "DELETE FROM " + p + " WHERE " + q("tenant_id") + "=" + ph(1)
 	if d.Features()&dialect.Schemas != 0 {
 		c.lockSQL = "SELECT pg_advisory_xact_lock(" + strconv.Itoa(catalogLockID) + ")"
 	}
@@ -114,11 +130,12 @@ func (c *catalog) ensure(ctx context.Context, be backend) error {
 				return err
 			}
 		}
-		if _, err := tx.exec(ctx, c.createSQL); err != nil {
-			return err
+		for _, stmt := range []string{c.createSQL, c.createObjectsSQL, c.createPlacementsSQL} {
+			if _, err := tx.exec(ctx, stmt); err != nil {
+				return err
+			}
 		}
-		_, err := tx.exec(ctx, c.createObjectsSQL)
-		return err
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("creating the catalog: %w", err)
@@ -156,43 +173,115 @@ func (c *catalog) list(ctx context.Context, be backend, after string, limit int)
 
 // checkOwner refuses a physical name that the catalog records as another
 // tenant's (or that is a catalog table). Tables made by Create are always
-// recorded, so an unrecorded name is one no tenant has yet.
-func (c *catalog) checkOwner(ctx context.Context, q querier, tenant, catalogSchema, schema, table string) error {
-	if schema == catalogSchema && (table == CatalogTable || table == ObjectTable) {
-		return fmt.Errorf("%w: %q is a catalog table", ErrNameConflict, table)
+// recorded, so an unrecorded name is one no tenant has yet. tenant "" asks
+// on behalf of a shared table of model: it may only be that model's shared
+// table. It reports whether the name is recorded for the asker already.
+func (c *catalog) checkOwner(ctx context.Context, q querier, tenant, model, catalogSchema, schema, table string) (bool, error) {
+	if schema == catalogSchema && isCatalogTable(table) {
+		return false, fmt.Errorf("%w: %q is a catalog table", ErrNameConflict, table)
 	}
 	r, err := q.query(ctx, c.ownersSQL, schema, table, schema)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer r.Close()
+	mine := false
 	for r.Next() {
-		var owner string
-		if err := r.Scan(&owner); err != nil {
-			return err
+		var owner, ownerModel string
+		if err := r.Scan(&owner, &ownerModel); err != nil {
+			return false, err
 		}
-		if owner != tenant {
-			return fmt.Errorf("%w: %s is tenant %q's", ErrNameConflict, qualified(schema, table), owner)
+		switch {
+		case owner == "" && tenant == "" && ownerModel == model:
+			mine = true
+		case owner == "" && tenant == "" && ownerModel == "":
+			// a namespace (schema) owned by no tenant: not ours to check
+		case owner == "":
+			return false, fmt.Errorf("%w: %s is the shared table of model %s", ErrNameConflict, qualified(schema, table), ownerModel)
+		case owner != tenant:
+			return false, fmt.Errorf("%w: %s is tenant %q's", ErrNameConflict, qualified(schema, table), owner)
+		default:
+			mine = true
 		}
 	}
-	return r.Err()
+	return mine, r.Err()
 }
 
-// placement returns the table the catalog records for a tenant's model, if
-// Create made one: the tenant's own placement, whatever the model's default.
-func (c *catalog) placement(ctx context.Context, q querier, tenant, model string) (schema, table string, found bool, err error) {
-	err = q.queryRow(ctx, c.placementSQL, tenant, model).Scan(&schema, &table)
+// placement returns where the catalog records a tenant's model, if Create
+// recorded it: the tenant's own placement, whatever the model's default.
+func (c *catalog) placement(ctx context.Context, q querier, tenant, model string) (placement, bool, error) {
+	var p placement
+	var kind string
+	err := q.queryRow(ctx, c.placementSQL, tenant, model).Scan(&kind, &p.database, &p.schema, &p.table)
 	if isNoRows(err) {
-		return "", "", false, nil
+		return placement{}, false, nil
 	}
-	return schema, table, err == nil, err
+	if err != nil {
+		return placement{}, false, err
+	}
+	if p.kind = kindNamed(kind); p.kind == 0 {
+		return placement{}, false, fmt.Errorf("tenantmap: the catalog records an unknown strategy %q for tenant %q's %s", kind, tenant, model)
+	}
+	return p, true, nil
+}
+
+// placements lists where each model of a tenant lives.
+func (c *catalog) placements(ctx context.Context, q querier, tenant string) (map[string]placement, error) {
+	r, err := q.query(ctx, c.placementsSQL, tenant)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	out := map[string]placement{}
+	for r.Next() {
+		var model, kind string
+		var p placement
+		if err := r.Scan(&model, &kind, &p.database, &p.schema, &p.table); err != nil {
+			return nil, err
+		}
+		p.kind = kindNamed(kind)
+		out[model] = p
+	}
+	return out, r.Err()
+}
+
+// recordPlacements inserts where each model of a new tenant lives.
+func (c *catalog) recordPlacements(ctx context.Context, q querier, tenant string, ps map[string]placement) error {
+	for model, p := range ps {
+		if _, err := q.exec(ctx, c.insertPlacementSQL, tenant, model, strategyNames[p.kind], p.database, p.schema, p.table); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // record inserts a tenant's objects; a name another tenant owns fails with
-// ErrNameConflict.
+// ErrNameConflict. A shared table is recorded once, for no tenant, by the
+// first tenant that uses it.
 func (c *catalog) record(ctx context.Context, q querier, tenant string, objs []object) error {
 	for _, o := range objs {
-		if _, err := q.exec(ctx, c.insertObjectSQL, o.kind, o.schema, o.name, tenant, o.model); err != nil {
+		owner := tenant
+		if o.shared {
+			owner = ""
+			mine, err := c.checkOwner(ctx, q, "", o.model, "", o.schema, o.name)
+			if err != nil {
+				return err
+			}
+			if mine {
+				continue
+			}
+		}
+		if _, err := q.exec(ctx, c.insertObjectSQL, o.kind, o.schema, o.name, owner, o.model); err != nil {
+			if isUniqueViolation(err) && o.shared {
+				// Another Create recorded it first (MySQL, where nothing
+				// serialises the two): fine if it is this model's shared table.
+				if mine, err2 := c.checkOwner(ctx, q, "", o.model, "", o.schema, o.name); err2 != nil || mine {
+					if err2 != nil {
+						return err2
+					}
+					continue
+				}
+			}
 			if isUniqueViolation(err) {
 				return fmt.Errorf("%w: %s %s belongs to another tenant", ErrNameConflict, o.kind, qualified(o.schema, o.name))
 			}
@@ -246,6 +335,25 @@ func inTx(ctx context.Context, be backend, fn func(tx querier) error) (err error
 		return err
 	}
 	return tx.commit(ctx)
+}
+
+// isUndefinedTable reports a "no such table" error from PostgreSQL (42P01),
+// MySQL (ER_NO_SUCH_TABLE 1146) or SQLite (which has no code of its own for
+// it: SQLITE_ERROR with this message).
+func isUndefinedTable(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "42P01"
+	}
+	var my *mysql.MySQLError
+	if errors.As(err, &my) {
+		return my.Number == 1146
+	}
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		return coded.Code() == 1 && strings.Contains(err.Error(), "no such table")
+	}
+	return false
 }
 
 // isUniqueViolation reports a duplicate-key error from PostgreSQL (23505),

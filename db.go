@@ -70,6 +70,16 @@ type Config struct {
 	// are not requested, and tenant affinity is off. tenantmap keeps no
 	// session state, so nothing else changes.
 	TransactionPooler bool
+	// RowLevelSecurity puts a PostgreSQL row-level security policy on every
+	// shared table (SharedTable) as a second wall behind the tenant filter
+	// tenantmap writes into each statement: the policy shows and accepts only
+	// rows of the tenant in RowSecuritySetting, which tenantmap sets for each
+	// statement or transaction, in the same round trip. Raw statements then
+	// see only the tenant's rows even without a filter. PostgreSQL applies no
+	// policy to a superuser or a BYPASSRLS role, so opening as one is an
+	// ErrRowSecurity. Bulk inserts use multi-row INSERT instead of COPY, which
+	// PostgreSQL refuses under row-level security.
+	RowLevelSecurity bool
 
 	pool *pgxpool.Pool // handed in by OpenPool
 }
@@ -165,6 +175,8 @@ type DB struct {
 	shards  *affinePools // nil unless TenantAffinity is on
 	reg     *Registry
 	cat     *catalog
+
+	sharedReady sync.Map // quoted shared tables known to exist
 
 	mu       sync.RWMutex
 	bindings []*binding
@@ -279,6 +291,10 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 	db.reg = newRegistry(cfg.RegistrySize, db.buildMapping)
 	db.cat = newCatalog(db.dialect, db.cfg.Schema)
 	if err := db.ping(ctx); err != nil {
+		db.be.close()
+		return nil, opError("open", "", "", err)
+	}
+	if err := db.checkRowSecurity(ctx); err != nil {
 		db.be.close()
 		return nil, opError("open", "", "", err)
 	}
@@ -431,12 +447,17 @@ func tenantOf(ctx context.Context, explicit string) (string, error) {
 }
 
 // backendFor returns the connections a tenant's calls use: its home
-// connection under TenantAffinity, else the pool.
+// connection under TenantAffinity, else the pool; under row-level security
+// wrapped so that each statement sets the tenant.
 func (db *DB) backendFor(tenant string) backend {
+	be := db.be
 	if db.shards != nil {
-		return db.shards.forTenant(tenant)
+		be = db.shards.forTenant(tenant)
 	}
-	return db.be
+	if db.cfg.RowLevelSecurity {
+		return &rlsBackend{inner: be, tenant: tenant}
+	}
+	return be
 }
 
 // mapping returns the tenant's mapping of b, from the registry.
@@ -467,15 +488,25 @@ func (db *DB) buildMapping(ctx context.Context, k registryKey) (*mapping, error)
 	// The tenant's own placement, as Create recorded it; a model registered
 	// after the tenant was made falls back to its default strategy, on a name
 	// no other tenant may own.
-	schema, table, found, err := db.cat.placement(ctx, q, k.tenant, k.binding.model.name)
+	p, found, err := db.cat.placement(ctx, q, k.tenant, k.binding.model.name)
 	if err != nil {
 		return nil, err
 	}
 	if !found {
-		schema, table = k.binding.strategy.physical(t.Key, k.binding.model.name, db.cfg.Schema, db.dialect.MaxIdentifierLength())
-		if err := db.cat.checkOwner(ctx, q, k.tenant, db.cfg.Schema, schema, table); err != nil {
+		p = db.placementOf(k.binding.strategy, t.Key, k.binding.model.name)
+		owner := k.tenant
+		if p.kind == sharedTable {
+			owner = ""
+		}
+		if _, err := db.cat.checkOwner(ctx, q, owner, k.binding.model.name, db.cfg.Schema, p.schema, p.table); err != nil {
 			return nil, err
 		}
 	}
-	return buildMapping(db.dialect, k.binding.model, k.tenant, schema, table), nil
+	return buildMapping(db.dialect, k.binding.model, k.tenant, p), nil
+}
+
+// placementOf is where strategy s puts a model of the tenant whose key is key.
+func (db *DB) placementOf(s Strategy, key, model string) placement {
+	schema, table := s.physical(key, model, db.cfg.Schema, db.dialect.MaxIdentifierLength())
+	return placement{kind: s.kind, schema: schema, table: table}
 }

@@ -28,18 +28,19 @@ func splitQuotedIdents(s string) ([]string, error) {
 	var out []string
 	i := 0
 	for {
-		if i >= len(s) || s[i] != '"' {
-			return nil, fmt.Errorf("byte %d of %q: want an opening '\"'", i, s)
+		if i >= len(s) || s[i] != '"' && s[i] != '`' {
+			return nil, fmt.Errorf("byte %d of %q: want an opening '\"' or '`'", i, s)
 		}
+		q := s[i]
 		i++
 		var b strings.Builder
 		for {
 			if i >= len(s) {
 				return nil, fmt.Errorf("%q: unterminated identifier", s)
 			}
-			if s[i] == '"' {
-				if i+1 < len(s) && s[i+1] == '"' {
-					b.WriteByte('"')
+			if s[i] == q {
+				if i+1 < len(s) && s[i+1] == q {
+					b.WriteByte(q)
 					i += 2
 					continue
 				}
@@ -208,7 +209,8 @@ func FuzzTenantID(f *testing.F) {
 				if s.kind == schemaPerTenant {
 					db.cfg.Schema = "public"
 				}
-				stmts, _, err := db.provisionDDL([]*binding{{model: m, strategy: resolved}}, key)
+				prov, err := db.provisionDDL([]*binding{{model: m, strategy: resolved}}, key)
+				stmts := prov.stmts
 				switch {
 				case reserved:
 					if !errors.Is(err, ErrInvalidTenantID) {

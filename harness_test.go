@@ -252,6 +252,61 @@ func postgresOpen(t testing.TB) *tenantmap.DB {
 	return db
 }
 
+// rlsRole is the PostgreSQL role the row-level security tests connect as:
+// neither a superuser nor BYPASSRLS, so the policies apply to it.
+const rlsRole = "tenantmap_app"
+
+// postgresRLSOpen makes a fresh database owned by rlsRole and opens it as
+// that role with Config.RowLevelSecurity on.
+func postgresRLSOpen(t testing.TB) *tenantmap.DB {
+	t.Helper()
+	u := rlsDatabaseURL(t)
+	cfg, err := tenantmap.ParseConfig(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RowLevelSecurity = true
+	db, err := tenantmap.OpenConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// rlsDatabaseURL creates rlsRole if missing and a fresh database it owns,
+// and returns the URL that connects to it as rlsRole.
+func rlsDatabaseURL(t testing.TB) string {
+	t.Helper()
+	conn, _ := pgAdmin(t)
+	ctx := context.Background()
+	defer conn.Close(ctx)
+	// Roles are cluster-wide: create it once, tolerating a concurrent test
+	// that does the same.
+	_, err := conn.Exec(ctx, `DO $$ BEGIN
+		CREATE ROLE `+rlsRole+` LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB;
+		EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+	END $$`)
+	if err != nil {
+		t.Fatalf("creating role %s: %v", rlsRole, err)
+	}
+	u, err := url.Parse(newPostgresDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	if _, err := conn.Exec(ctx, "ALTER DATABASE "+name+" OWNER TO "+rlsRole); err != nil {
+		t.Fatalf("giving %s to %s: %v", name, rlsRole, err)
+	}
+	u.User = url.User(rlsRole)
+	return u.String()
+}
+
+// isShared reports whether b keeps every tenant in one table.
+func isShared(b backend) bool { return strings.Contains(b.name, "/shared") }
+
+func shared(string) tenantmap.Strategy { return tenantmap.SharedTable("") }
+
 var backends = []backend{
 	{"sqlite/table", sqliteOpen, tenantmap.TablePerTenant},
 	{"postgres/table", postgresOpen, tenantmap.TablePerTenant},
@@ -259,6 +314,11 @@ var backends = []backend{
 	{"pgbouncer/table", pgbouncerOpen, tenantmap.TablePerTenant},
 	{"mysql/table", mysqlOpen, tenantmap.TablePerTenant},
 	{"mysql/database", mysqlOpenDatabases, func(string) tenantmap.Strategy { return tenantmap.DatabasePerTenant(mysqlDBPrefix + "{tenant}") }},
+	{"sqlite/shared", sqliteOpen, shared},
+	{"postgres/shared", postgresOpen, shared},
+	{"postgres/shared-rls", postgresRLSOpen, shared},
+	{"pgbouncer/shared", pgbouncerOpen, shared},
+	{"mysql/shared", mysqlOpen, shared},
 }
 
 // eachBackend runs fn once per database × strategy, in parallel subtests.

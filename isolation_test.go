@@ -282,7 +282,7 @@ func isoStep(bg context.Context, db *tenantmap.DB, notes *tenantmap.Table[isoNot
 
 	default: // raw SQL
 		var c int64
-		err := db.QueryRow(tenantmap.WithTenant(bg, tenant), []any{&c}, "SELECT count(*) FROM {note} WHERE owner = ?", tenant)
+		err := db.QueryRow(tenantmap.WithTenant(bg, tenant), []any{&c}, "SELECT count(*) FROM {note} WHERE owner = ? AND {tenant}", tenant)
 		if err != nil {
 			return fmt.Errorf("raw count: %w", err)
 		}
@@ -375,14 +375,23 @@ func TestIsolationBoundaries(t *testing.T) {
 				t.Errorf("beta Exists(id = %d) = %v, %v; want false", keyA, ok, err)
 			}
 			var body string
-			if err := db.QueryRow(ctxB, []any{&body}, "SELECT body FROM {note} WHERE id = ?", keyA); !errors.Is(err, tenantmap.ErrNotFound) {
+			if err := db.QueryRow(ctxB, []any{&body}, "SELECT body FROM {note} WHERE id = ? AND {tenant}", keyA); !errors.Is(err, tenantmap.ErrNotFound) {
 				t.Errorf("beta raw select of %d = %q, %v; want ErrNotFound", keyA, body, err)
 			}
-			if n, err := db.Exec(ctxB, "DELETE FROM {note} WHERE id = ?", keyA); err != nil || n != 0 {
+			if n, err := db.Exec(ctxB, "DELETE FROM {note} WHERE id = ? AND {tenant}", keyA); err != nil || n != 0 {
 				t.Errorf("beta raw delete of %d = %d, %v; want 0 rows", keyA, n, err)
 			}
-			if n, err := db.Exec(ctxB, "UPDATE {note} SET body = ?", "hijacked"); err != nil || n != 0 {
+			if n, err := db.Exec(ctxB, "UPDATE {note} SET body = ? WHERE {tenant}", "hijacked"); err != nil || n != 0 {
 				t.Errorf("beta raw update of every row = %d, %v; want 0 rows", n, err)
+			}
+			if isShared(b) {
+				// Without the tenant filter a statement on a shared table
+				// would reach every tenant's rows: refused before it runs.
+				for _, stmt := range []string{"UPDATE {note} SET body = ?", "DELETE FROM {note} WHERE body <> ?", "SELECT count(*) FROM {note} WHERE body <> ? AND tenant_id = tenant_id"} {
+					if n, err := db.Exec(ctxB, stmt, "hijacked"); !errors.Is(err, tenantmap.ErrInvalidQuery) || n != 0 {
+						t.Errorf("beta %q without {tenant} = %d, %v; want ErrInvalidQuery", stmt, n, err)
+					}
+				}
 			}
 			unchanged(t, 3, 0)
 
@@ -394,6 +403,20 @@ func TestIsolationBoundaries(t *testing.T) {
 					t.Fatal(err)
 				}
 				keysB = append(keysB, n.ID)
+			}
+			if isShared(b) {
+				// One sequence serves every tenant of a shared table: keys
+				// never coincide, and the rest is about keys that do.
+				if slices.Contains(keysB, keyA) {
+					t.Fatalf("beta's keys %v include alpha's %d in a shared table", keysB, keyA)
+				}
+				for _, k := range keysB {
+					if err := notes.Delete(ctxB, k); err != nil {
+						t.Fatal(err)
+					}
+				}
+				unchanged(t, 3, 0)
+				return
 			}
 			if !slices.Contains(keysB, keyA) {
 				t.Fatalf("beta's keys %v do not include alpha's %d; the per-tenant sequences are not what this test expects", keysB, keyA)

@@ -8,34 +8,61 @@ import (
 // mapping is one model mapped onto one tenant's physical home: its quoted
 // names and its SQL, rendered once when the mapping is built. All the SQL
 // strings are slices of one allocation.
+//
+// For a shared table (shared) the statements carry the tenant: SELECT,
+// COUNT, exists and DELETE take it as their first argument, INSERT and
+// UPDATE as their last.
 type mapping struct {
-	model  *Model
-	tenant string
-	schema string // physical, unquoted; "" where the dialect has no schemas
-	table  string // physical, unquoted
+	model    *Model
+	tenant   string
+	database string // the tenant's own database, reached on connections of its own; "" for the DB's
+	schema   string // physical, unquoted; "" where the dialect has no schemas
+	table    string // physical, unquoted
+	shared   bool   // one table for every tenant, filtered on TenantColumn
 
-	qtable    string // quoted, schema-qualified
-	selectSQL string // SELECT cols FROM table
-	getSQL    string // … WHERE pk = $1
-	insertSQL string
-	updateSQL string
-	deleteSQL string
-	countSQL  string
+	qtable     string // quoted, schema-qualified
+	selectSQL  string // SELECT cols FROM table [WHERE tenant]
+	getSQL     string // … WHERE pk = $1 (AND, for a shared table)
+	insertSQL  string
+	insertHead string // INSERT INTO table (cols), for multi-row inserts
+	updateSQL  string
+	deleteSQL  string
+	countSQL   string // SELECT COUNT(*) FROM table [WHERE tenant]
+	existsSQL  string // SELECT 1 FROM table [WHERE tenant]
+}
+
+// placement is where one model of one tenant lives.
+type placement struct {
+	kind     strategyKind
+	database string // a database of the tenant's own that needs connections of its own
+	schema   string
+	table    string
 }
 
 // buildMapping renders every statement of m for the tenant's physical names.
-func buildMapping(d dialect.Dialect, m *Model, tenant, schema, table string) *mapping {
-	mp := &mapping{model: m, tenant: tenant, schema: schema, table: table}
-	b := make([]byte, 0, 64+len(m.fields)*48)
-	var off [8]int
+func buildMapping(d dialect.Dialect, m *Model, tenant string, p placement) *mapping {
+	mp := &mapping{model: m, tenant: tenant, database: p.database, schema: p.schema, table: p.table, shared: p.kind == sharedTable}
+	b := make([]byte, 0, 128+len(m.fields)*48)
+	var off [10]int
 	mark := func(i int) { off[i] = len(b) }
+	tenantCond := func(n int) {
+		b = d.AppendIdent(b, TenantColumn)
+		b = append(b, '=')
+		b = d.AppendPlaceholder(b, n)
+	}
+	where := func() { // the tenant filter that begins a shared table's WHERE
+		if mp.shared {
+			b = append(b, " WHERE "...)
+			tenantCond(1)
+		}
+	}
 
 	mark(0)
-	if schema != "" {
-		b = d.AppendIdent(b, schema)
+	if p.schema != "" {
+		b = d.AppendIdent(b, p.schema)
 		b = append(b, '.')
 	}
-	b = d.AppendIdent(b, table)
+	b = d.AppendIdent(b, p.table)
 	qt := string(b[off[0]:]) // rendered again below from the same bytes
 
 	mark(1) // SELECT
@@ -48,11 +75,16 @@ func buildMapping(d dialect.Dialect, m *Model, tenant, schema, table string) *ma
 	}
 	b = append(b, " FROM "...)
 	b = append(b, qt...)
+	where()
 	mark(2) // get = SELECT … + WHERE
-	b = append(b, " WHERE "...)
+	if mp.shared {
+		b = append(b, " AND "...)
+	} else {
+		b = append(b, " WHERE "...)
+	}
 	b = d.AppendIdent(b, m.pk.column)
 	b = append(b, '=')
-	b = d.AppendPlaceholder(b, 1)
+	b = d.AppendPlaceholder(b, 1+btoi(mp.shared))
 
 	mark(3) // INSERT
 	b = append(b, "INSERT INTO "...)
@@ -69,20 +101,24 @@ func buildMapping(d dialect.Dialect, m *Model, tenant, schema, table string) *ma
 		b = d.AppendIdent(b, f.column)
 		n++
 	}
-	b = append(b, ") VALUES ("...)
-	for i := 1; i <= n; i++ {
-		if i > 1 {
+	if mp.shared {
+		if n > 0 {
 			b = append(b, ',')
 		}
-		b = d.AppendPlaceholder(b, i)
+		b = d.AppendIdent(b, TenantColumn)
+		n++
 	}
+	b = append(b, ')')
+	mark(4)
+	b = append(b, " VALUES ("...)
+	b = appendPlaceholders(b, d, 1, n)
 	b = append(b, ')')
 	if m.pk.auto && d.Features()&dialect.Returning != 0 {
 		b = append(b, " RETURNING "...)
 		b = d.AppendIdent(b, m.pk.column)
 	}
 
-	mark(4) // UPDATE
+	mark(5) // UPDATE
 	b = append(b, "UPDATE "...)
 	b = append(b, qt...)
 	b = append(b, " SET "...)
@@ -100,29 +136,61 @@ func buildMapping(d dialect.Dialect, m *Model, tenant, schema, table string) *ma
 	b = d.AppendIdent(b, m.pk.column)
 	b = append(b, '=')
 	b = d.AppendPlaceholder(b, n+1)
+	if mp.shared {
+		b = append(b, " AND "...)
+		tenantCond(n + 2)
+	}
 
-	mark(5) // DELETE
+	mark(6) // DELETE
 	b = append(b, "DELETE FROM "...)
 	b = append(b, qt...)
-	b = append(b, " WHERE "...)
+	where()
+	if mp.shared {
+		b = append(b, " AND "...)
+	} else {
+		b = append(b, " WHERE "...)
+	}
 	b = d.AppendIdent(b, m.pk.column)
 	b = append(b, '=')
-	b = d.AppendPlaceholder(b, 1)
+	b = d.AppendPlaceholder(b, 1+btoi(mp.shared))
 
-	mark(6) // COUNT
+	mark(7) // COUNT
 	b = append(b, "SELECT COUNT(*) FROM "...)
 	b = append(b, qt...)
-	mark(7)
+	where()
+	mark(8) // exists
+	b = append(b, "SELECT 1 FROM "...)
+	b = append(b, qt...)
+	where()
+	mark(9)
 
 	s := string(b)
 	mp.qtable = s[off[0]:off[1]]
 	mp.selectSQL = s[off[1]:off[2]]
 	mp.getSQL = s[off[1]:off[3]]
-	mp.insertSQL = s[off[3]:off[4]]
-	mp.updateSQL = s[off[4]:off[5]]
-	mp.deleteSQL = s[off[5]:off[6]]
-	mp.countSQL = s[off[6]:off[7]]
+	mp.insertSQL = s[off[3]:off[5]]
+	mp.insertHead = s[off[3]:off[4]]
+	mp.updateSQL = s[off[5]:off[6]]
+	mp.deleteSQL = s[off[6]:off[7]]
+	mp.countSQL = s[off[7]:off[8]]
+	mp.existsSQL = s[off[8]:off[9]]
 	return mp
+}
+
+// tenantArgs are the arguments of the tenant filter that begins a shared
+// table's WHERE; none for a table of the tenant's own.
+func (mp *mapping) tenantArgs() []any {
+	if mp.shared {
+		return []any{mp.tenant}
+	}
+	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // identifier is the table's name for pgx's CopyFrom.
@@ -134,9 +202,11 @@ func (mp *mapping) identifier() pgx.Identifier {
 }
 
 // ddl renders the statements that create the mapping's table and indexes.
-// ifNotExists makes them idempotent.
+// ifNotExists makes them idempotent. A shared table leads with the tenant
+// column, which also leads its primary key and every index.
 func (mp *mapping) ddl(d dialect.Dialect, ifNotExists bool) []string {
 	m := mp.model
+	feats := d.Features()
 	var b []byte
 	b = append(b, "CREATE TABLE "...)
 	if ifNotExists {
@@ -150,14 +220,24 @@ func (mp *mapping) ddl(d dialect.Dialect, ifNotExists bool) []string {
 			indexed[f] = true
 		}
 	}
+	// A shared table's key is (tenant, key), except for a generated key
+	// where the database can only generate a lone primary key (SQLite); the
+	// pair is then a unique index.
+	compositePK := mp.shared && (!m.pk.auto || feats&dialect.CompositeAutoKey != 0)
+	if mp.shared {
+		b = d.AppendIdent(b, TenantColumn)
+		b = append(b, ' ')
+		b = append(b, d.ColumnType(dialect.Column{Name: TenantColumn, Kind: dialect.String, Size: MaxTenantIDLength, Indexed: true})...)
+		b = append(b, " NOT NULL, "...)
+	}
 	for i, f := range m.fields {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
 		b = d.AppendIdent(b, f.column)
 		b = append(b, ' ')
-		b = append(b, d.ColumnType(dialect.Column{Name: f.column, Kind: f.kind, Size: f.size, Nullable: f.nullable, AutoPK: f.auto, Indexed: indexed[f]})...)
-		if f.pk && !f.auto {
+		b = append(b, d.ColumnType(dialect.Column{Name: f.column, Kind: f.kind, Size: f.size, Nullable: f.nullable, AutoPK: f.auto, KeyPart: f.auto && compositePK, Indexed: indexed[f]})...)
+		if f.pk && !f.auto && !compositePK {
 			b = append(b, " PRIMARY KEY"...)
 		}
 		if !f.nullable && !f.pk {
@@ -172,25 +252,31 @@ func (mp *mapping) ddl(d dialect.Dialect, ifNotExists bool) []string {
 			}
 		}
 	}
-	b = append(b, ')')
-	stmts := []string{string(b)}
+	if compositePK {
+		b = append(b, ", PRIMARY KEY ("...)
+		b = d.AppendIdent(b, TenantColumn)
+		b = append(b, ", "...)
+		b = d.AppendIdent(b, m.pk.column)
+		b = append(b, ')')
+	}
+	indexes := m.indexes
+	if mp.shared && !compositePK {
+		indexes = append([]modelIndex{{name: "tenant_" + m.pk.column, unique: true, cols: []*field{m.pk}}}, indexes...)
+	}
 	limit := d.MaxIdentifierLength()
-	for _, ix := range m.indexes {
-		b = b[:0]
-		b = append(b, "CREATE "...)
+	indexName := func(ix modelIndex) {
 		suffix := "_idx"
 		if ix.unique {
-			b = append(b, "UNIQUE "...)
 			suffix = "_key"
 		}
-		b = append(b, "INDEX "...)
-		if ifNotExists {
-			b = append(b, "IF NOT EXISTS "...)
-		}
 		b = d.AppendIdent(b, fitIdent(mp.table+"_"+ix.name+suffix, limit))
-		b = append(b, " ON "...)
-		b = append(b, mp.qtable...)
+	}
+	indexCols := func(ix modelIndex) {
 		b = append(b, " ("...)
+		if mp.shared {
+			b = d.AppendIdent(b, TenantColumn)
+			b = append(b, ", "...)
+		}
 		for i, f := range ix.cols {
 			if i > 0 {
 				b = append(b, ", "...)
@@ -198,9 +284,47 @@ func (mp *mapping) ddl(d dialect.Dialect, ifNotExists bool) []string {
 			b = d.AppendIdent(b, f.column)
 		}
 		b = append(b, ')')
+	}
+	if feats&dialect.InlineIndexes != 0 {
+		for _, ix := range indexes {
+			if ix.unique {
+				b = append(b, ", UNIQUE KEY "...)
+			} else {
+				b = append(b, ", KEY "...)
+			}
+			indexName(ix)
+			indexCols(ix)
+		}
+		indexes = nil
+	}
+	b = append(b, ')')
+	stmts := []string{string(b)}
+	for _, ix := range indexes {
+		b = b[:0]
+		b = append(b, "CREATE "...)
+		if ix.unique {
+			b = append(b, "UNIQUE "...)
+		}
+		b = append(b, "INDEX "...)
+		if ifNotExists {
+			b = append(b, "IF NOT EXISTS "...)
+		}
+		indexName(ix)
+		b = append(b, " ON "...)
+		b = append(b, mp.qtable...)
+		indexCols(ix)
 		stmts = append(stmts, string(b))
 	}
 	return stmts
+}
+
+// qualifiedIdent quotes a table's name, qualified by its schema if it has one.
+func qualifiedIdent(d dialect.Dialect, schema, table string) string {
+	var b []byte
+	if schema != "" {
+		b = append(d.AppendIdent(b, schema), '.')
+	}
+	return string(d.AppendIdent(b, table))
 }
 
 // placeholders renders the markers $from … $from+n-1 joined by commas.

@@ -122,6 +122,9 @@ func compileModel(t reflect.Type, name string) (*Model, error) {
 	if !validName(name, maxNameLength) {
 		errs = append(errs, fmt.Errorf("model name %q: use 1-%d of a-z, 0-9, _ (set it with ModelName)", name, maxNameLength))
 	}
+	if name == "tenant" {
+		errs = append(errs, fmt.Errorf("model name %q: {tenant} is raw SQL's tenant filter; choose another name with ModelName", name))
+	}
 	groups := map[string]*modelIndex{}
 	var order []string
 	m.collect(t, 0, "", groups, &order, &errs)

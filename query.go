@@ -60,11 +60,12 @@ func (q Query) Offset(n int) Query {
 }
 
 // render appends the WHERE, ORDER BY and LIMIT clauses and returns the
-// arguments in order.
-func (q Query) render(b []byte, d dialect.Dialect, m *Model, withOrder bool) ([]byte, []any, error) {
-	var args []any
+// arguments in order, after args: the arguments of a WHERE that b already
+// has (a shared table's tenant filter) when there are any.
+func (q Query) render(b []byte, d dialect.Dialect, m *Model, withOrder bool, args []any) ([]byte, []any, error) {
+	hasWhere := len(args) > 0
 	for i, c := range q.where {
-		if i == 0 {
+		if i == 0 && !hasWhere {
 			b = append(b, " WHERE "...)
 		} else {
 			b = append(b, " AND "...)
@@ -295,7 +296,7 @@ func scanSQL(s string, syn dialect.Syntax, emit func(sqlToken) error) (endsInCom
 			start = i
 		case c == '{':
 			j := strings.IndexByte(s[i:], '}')
-			if j > 1 && validName(s[i+1:i+j], maxNameLength) {
+			if j > 1 && (validName(s[i+1:i+j], maxNameLength) || tenantFilterAlias(s[i+1:i+j]) != "-") {
 				if err := flush(i); err != nil {
 					return false, err
 				}

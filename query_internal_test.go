@@ -250,7 +250,7 @@ func TestQueryOrderBy(t *testing.T) {
 	for _, d := range []dialect.Dialect{pgDialect, sqliteDialect} {
 		for _, tt := range tests {
 			t.Run(d.Name()+"/"+tt.name, func(t *testing.T) {
-				out, args, err := OrderBy(tt.order...).render(nil, d, m, true)
+				out, args, err := OrderBy(tt.order...).render(nil, d, m, true, nil)
 				if tt.want == "" {
 					if err == nil {
 						t.Fatalf("OrderBy(%q) rendered %q, want it refused", tt.order, out)
@@ -263,8 +263,12 @@ func TestQueryOrderBy(t *testing.T) {
 				if err != nil {
 					t.Fatalf("OrderBy(%q): %v", tt.order, err)
 				}
-				if string(out) != tt.want || len(args) != 0 {
-					t.Errorf("OrderBy(%q) = %q %v, want %q", tt.order, out, args, tt.want)
+				want := tt.want
+				if d == sqliteDialect {
+					want = strings.ReplaceAll(want, `"`, "`")
+				}
+				if string(out) != want || len(args) != 0 {
+					t.Errorf("OrderBy(%q) = %q %v, want %q", tt.order, out, args, want)
 				}
 			})
 		}
@@ -296,7 +300,7 @@ func TestQueryRender(t *testing.T) {
 		{
 			name: "everything", q: Where("done = ?", true).OrderBy("priority DESC").Limit(10).Offset(20), withOrder: true,
 			pg:     ` WHERE (done = $1) ORDER BY "priority" DESC LIMIT 10 OFFSET 20`,
-			sqlite: ` WHERE (done = ?1) ORDER BY "priority" DESC LIMIT 10 OFFSET 20`,
+			sqlite: " WHERE (done = ?1) ORDER BY `priority` DESC LIMIT 10 OFFSET 20",
 			args:   []any{true},
 		},
 		{
@@ -313,7 +317,7 @@ func TestQueryRender(t *testing.T) {
 	for _, tt := range tests {
 		for _, d := range []dialect.Dialect{pgDialect, sqliteDialect} {
 			t.Run(d.Name()+"/"+tt.name, func(t *testing.T) {
-				out, args, err := tt.q.render([]byte("SELECT"), d, m, tt.withOrder)
+				out, args, err := tt.q.render([]byte("SELECT"), d, m, tt.withOrder, nil)
 				if tt.wantErr {
 					if err == nil || !errors.Is(err, ErrInvalidQuery) {
 						t.Fatalf("render = %q, %v; want an ErrInvalidQuery error", out, err)
@@ -362,7 +366,7 @@ func TestQueryValues(t *testing.T) {
 		{b, common + ` AND (title <> $4) ORDER BY "id", "done", "priority", "title" DESC`, []any{false, 1, 0, "b"}},
 	}
 	for i, tt := range tests {
-		out, args, err := tt.q.render(nil, pgDialect, m, true)
+		out, args, err := tt.q.render(nil, pgDialect, m, true, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -389,7 +393,7 @@ func TestQueryLineCommentInFilter(t *testing.T) {
 	for _, tt := range tests {
 		for _, d := range []dialect.Dialect{pgDialect, sqliteDialect} {
 			t.Run(d.Name()+"/"+tt.name, func(t *testing.T) {
-				out, _, err := tt.q.render(nil, d, m, true)
+				out, _, err := tt.q.render(nil, d, m, true, nil)
 				if err != nil {
 					if !errors.Is(err, ErrInvalidQuery) {
 						t.Errorf("refused without ErrInvalidQuery: %v", err)
@@ -441,7 +445,7 @@ func renderFor(t *testing.T, d dialect.Dialect, m *Model, s Strategy, tenant str
 	limit := d.MaxIdentifierLength()
 	key := tenantKey(tenant, s.staticLen(), limit)
 	schema, table := s.physical(key, m.name, defaultSchema, limit)
-	return buildMapping(d, m, tenant, schema, table), nil
+	return buildMapping(d, m, tenant, placement{kind: s.kind, schema: schema, table: table}), nil
 }
 
 func TestGoldenMappingSQL(t *testing.T) {
@@ -457,32 +461,32 @@ func TestGoldenMappingSQL(t *testing.T) {
 		{
 			name: "sqlite table per tenant", d: sqliteDialect, m: note, strategy: TablePerTenant("{tenant}_note"),
 			want: goldenSQL{
-				qtable:    `"acme_note"`,
-				selectSQL: `SELECT "id","title","done","due" FROM "acme_note"`,
-				getSQL:    `SELECT "id","title","done","due" FROM "acme_note" WHERE "id"=?1`,
-				insertSQL: `INSERT INTO "acme_note" ("title","done","due") VALUES (?1,?2,?3) RETURNING "id"`,
-				updateSQL: `UPDATE "acme_note" SET "title"=?1,"done"=?2,"due"=?3 WHERE "id"=?4`,
-				deleteSQL: `DELETE FROM "acme_note" WHERE "id"=?1`,
-				countSQL:  `SELECT COUNT(*) FROM "acme_note"`,
+				qtable:    "`acme_note`",
+				selectSQL: "SELECT `id`,`title`,`done`,`due` FROM `acme_note`",
+				getSQL:    "SELECT `id`,`title`,`done`,`due` FROM `acme_note` WHERE `id`=?1",
+				insertSQL: "INSERT INTO `acme_note` (`title`,`done`,`due`) VALUES (?1,?2,?3) RETURNING `id`",
+				updateSQL: "UPDATE `acme_note` SET `title`=?1,`done`=?2,`due`=?3 WHERE `id`=?4",
+				deleteSQL: "DELETE FROM `acme_note` WHERE `id`=?1",
+				countSQL:  "SELECT COUNT(*) FROM `acme_note`",
 				ddl: []string{
-					`CREATE TABLE "acme_note" ("id" INTEGER PRIMARY KEY AUTOINCREMENT, "title" VARCHAR(200) NOT NULL, "done" BOOLEAN NOT NULL DEFAULT FALSE, "due" DATETIME)`,
-					`CREATE INDEX "acme_note_title_idx" ON "acme_note" ("title")`,
+					"CREATE TABLE `acme_note` (`id` INTEGER PRIMARY KEY AUTOINCREMENT, `title` VARCHAR(200) NOT NULL, `done` BOOLEAN NOT NULL DEFAULT FALSE, `due` DATETIME)",
+					"CREATE INDEX `acme_note_title_idx` ON `acme_note` (`title`)",
 				},
 			},
 		},
 		{
 			name: "sqlite default template", d: sqliteDialect, m: note, strategy: TablePerTenant(""),
 			want: goldenSQL{
-				qtable:    `"acme_note"`,
-				selectSQL: `SELECT "id","title","done","due" FROM "acme_note"`,
-				getSQL:    `SELECT "id","title","done","due" FROM "acme_note" WHERE "id"=?1`,
-				insertSQL: `INSERT INTO "acme_note" ("title","done","due") VALUES (?1,?2,?3) RETURNING "id"`,
-				updateSQL: `UPDATE "acme_note" SET "title"=?1,"done"=?2,"due"=?3 WHERE "id"=?4`,
-				deleteSQL: `DELETE FROM "acme_note" WHERE "id"=?1`,
-				countSQL:  `SELECT COUNT(*) FROM "acme_note"`,
+				qtable:    "`acme_note`",
+				selectSQL: "SELECT `id`,`title`,`done`,`due` FROM `acme_note`",
+				getSQL:    "SELECT `id`,`title`,`done`,`due` FROM `acme_note` WHERE `id`=?1",
+				insertSQL: "INSERT INTO `acme_note` (`title`,`done`,`due`) VALUES (?1,?2,?3) RETURNING `id`",
+				updateSQL: "UPDATE `acme_note` SET `title`=?1,`done`=?2,`due`=?3 WHERE `id`=?4",
+				deleteSQL: "DELETE FROM `acme_note` WHERE `id`=?1",
+				countSQL:  "SELECT COUNT(*) FROM `acme_note`",
 				ddl: []string{
-					`CREATE TABLE "acme_note" ("id" INTEGER PRIMARY KEY AUTOINCREMENT, "title" VARCHAR(200) NOT NULL, "done" BOOLEAN NOT NULL DEFAULT FALSE, "due" DATETIME)`,
-					`CREATE INDEX "acme_note_title_idx" ON "acme_note" ("title")`,
+					"CREATE TABLE `acme_note` (`id` INTEGER PRIMARY KEY AUTOINCREMENT, `title` VARCHAR(200) NOT NULL, `done` BOOLEAN NOT NULL DEFAULT FALSE, `due` DATETIME)",
+					"CREATE INDEX `acme_note_title_idx` ON `acme_note` (`title`)",
 				},
 			},
 		},
@@ -537,16 +541,16 @@ func TestGoldenMappingSQL(t *testing.T) {
 		{
 			name: "sqlite caller-set key", d: sqliteDialect, m: tag, strategy: TablePerTenant("{tenant}_tag"),
 			want: goldenSQL{
-				qtable:    `"acme_tag"`,
-				selectSQL: `SELECT "code","label","attrs" FROM "acme_tag"`,
-				getSQL:    `SELECT "code","label","attrs" FROM "acme_tag" WHERE "code"=?1`,
-				insertSQL: `INSERT INTO "acme_tag" ("code","label","attrs") VALUES (?1,?2,?3)`,
-				updateSQL: `UPDATE "acme_tag" SET "label"=?1,"attrs"=?2 WHERE "code"=?3`,
-				deleteSQL: `DELETE FROM "acme_tag" WHERE "code"=?1`,
-				countSQL:  `SELECT COUNT(*) FROM "acme_tag"`,
+				qtable:    "`acme_tag`",
+				selectSQL: "SELECT `code`,`label`,`attrs` FROM `acme_tag`",
+				getSQL:    "SELECT `code`,`label`,`attrs` FROM `acme_tag` WHERE `code`=?1",
+				insertSQL: "INSERT INTO `acme_tag` (`code`,`label`,`attrs`) VALUES (?1,?2,?3)",
+				updateSQL: "UPDATE `acme_tag` SET `label`=?1,`attrs`=?2 WHERE `code`=?3",
+				deleteSQL: "DELETE FROM `acme_tag` WHERE `code`=?1",
+				countSQL:  "SELECT COUNT(*) FROM `acme_tag`",
 				ddl: []string{
-					`CREATE TABLE "acme_tag" ("code" TEXT PRIMARY KEY, "label" TEXT NOT NULL, "attrs" TEXT)`,
-					`CREATE UNIQUE INDEX "acme_tag_label_code_key" ON "acme_tag" ("label")`,
+					"CREATE TABLE `acme_tag` (`code` TEXT PRIMARY KEY, `label` TEXT NOT NULL, `attrs` TEXT)",
+					"CREATE UNIQUE INDEX `acme_tag_label_code_key` ON `acme_tag` (`label`)",
 				},
 			},
 		},

@@ -3,6 +3,7 @@ package tenantmap
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // Rows is the result of DB.Query. Close it, or read it to the end.
@@ -26,7 +27,17 @@ func (r *Rows) Close() { r.r.Close() }
 // for a literal ?). Only one statement is allowed. It returns the number of
 // rows affected.
 //
-//	db.Exec(ctx, "UPDATE {case} SET status = ? WHERE priority > ?", "closed", 3)
+// {tenant} is the tenant filter: where the statement names a shared table
+// (SharedTable) it becomes tenant_id = the tenant, as a bind parameter, and
+// elsewhere a condition that is always true, so one statement serves
+// tenants of every placement. {c.tenant} qualifies the column by an alias
+// or table name, for joins. A statement that names a shared table without
+// any {tenant} is refused with ErrInvalidQuery. Write the filter into every
+// part of the statement that reads a shared table: tenantmap checks that it
+// is there, not where (with Config.RowLevelSecurity, PostgreSQL enforces it
+// as well).
+//
+//	db.Exec(ctx, "UPDATE {case} SET status = ? WHERE priority > ? AND {tenant}", "closed", 3)
 func (db *DB) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
 	id, q, stmt, args, err := db.raw(ctx, sql, args)
 	if err != nil {
@@ -81,43 +92,97 @@ func (db *DB) raw(ctx context.Context, sql string, in []any) (string, querier, s
 	} else {
 		q = db.backendFor(id)
 	}
-	b := make([]byte, 0, len(sql)+32)
-	args := make([]any, 0, len(in))
-	used := 0
-	semicolon := false
+	// Two passes: the {tenant} filter renders according to whether the
+	// statement names a shared table, wherever the two tokens are.
+	var toks []sqlToken
+	semicolon, tenantFilters := false, 0
 	_, err = scanSQL(sql, db.dialect.Syntax(), func(tok sqlToken) error {
 		if semicolon && (tok.kind != tokText || trimSpace(tok.text) != "") {
 			return fmt.Errorf("%w: one statement at a time", ErrInvalidQuery)
 		}
+		if tok.kind == tokSemicolon {
+			semicolon = true
+		}
+		if tok.kind == tokTable && tenantFilterAlias(tok.text) != "-" {
+			tenantFilters++
+		}
+		toks = append(toks, tok)
+		return nil
+	})
+	if err != nil {
+		return id, q, "", nil, err
+	}
+	mappings := make([]*mapping, len(toks))
+	var shared *mapping
+	for i, tok := range toks {
+		if tok.kind != tokTable || tenantFilterAlias(tok.text) != "-" {
+			continue
+		}
+		bd := db.bindingNamed(tok.text)
+		if bd == nil {
+			return id, q, "", nil, fmt.Errorf("%w: {%s} names no registered model", ErrInvalidQuery, tok.text)
+		}
+		if mappings[i], err = db.mapping(ctx, bd, id); err != nil {
+			return id, q, "", nil, err
+		}
+		if mappings[i].shared {
+			shared = mappings[i]
+		}
+	}
+	if shared != nil && tenantFilters == 0 {
+		return id, q, "", nil, fmt.Errorf("%w: the statement names the shared table of %s but not the {tenant} filter: add WHERE {tenant} (or {alias.tenant} for an alias), which keeps it to the tenant's rows", ErrInvalidQuery, shared.model.name)
+	}
+	b := make([]byte, 0, len(sql)+32)
+	args := make([]any, 0, len(in)+tenantFilters)
+	used := 0
+	for i, tok := range toks {
 		switch tok.kind {
 		case tokPlaceholder:
 			if used >= len(in) {
-				return fmt.Errorf("%w: more ? than the %d values given", ErrInvalidQuery, len(in))
+				return id, q, "", nil, fmt.Errorf("%w: more ? than the %d values given", ErrInvalidQuery, len(in))
 			}
 			args = append(args, in[used])
 			used++
 			b = db.dialect.AppendPlaceholder(b, len(args))
-		case tokSemicolon:
-			semicolon = true
 		case tokTable:
-			bd := db.bindingNamed(tok.text)
-			if bd == nil {
-				return fmt.Errorf("%w: {%s} names no registered model", ErrInvalidQuery, tok.text)
+			if mappings[i] != nil {
+				b = append(b, mappings[i].qtable...)
+				break
 			}
-			mp, err := db.mapping(ctx, bd, id)
-			if err != nil {
-				return err
+			// {tenant}: the tenant column equals the tenant where the
+			// statement has a shared table; else always true, so one
+			// statement serves every placement.
+			if shared == nil {
+				b = append(b, "1=1"...)
+				break
 			}
-			b = append(b, mp.qtable...)
+			if alias := tenantFilterAlias(tok.text); alias != "" {
+				b = append(db.dialect.AppendIdent(b, alias), '.')
+			}
+			b = db.dialect.AppendIdent(b, TenantColumn)
+			b = append(b, '=')
+			args = append(args, id)
+			b = db.dialect.AppendPlaceholder(b, len(args))
 		default:
 			b = append(b, tok.text...)
 		}
-		return nil
-	})
-	if err == nil && used != len(in) {
-		err = fmt.Errorf("%w: %d ? for %d values", ErrInvalidQuery, used, len(in))
 	}
-	return id, q, string(b), args, err
+	if used != len(in) {
+		return id, q, "", nil, fmt.Errorf("%w: %d ? for %d values", ErrInvalidQuery, used, len(in))
+	}
+	return id, q, string(b), args, nil
+}
+
+// tenantFilterAlias returns, for a {tenant} token's text, "" ({tenant}) or
+// the alias it qualifies ({c.tenant}); "-" for any other token.
+func tenantFilterAlias(text string) string {
+	if text == "tenant" {
+		return ""
+	}
+	if alias, ok := strings.CutSuffix(text, ".tenant"); ok && validName(alias, maxNameLength) {
+		return alias
+	}
+	return "-"
 }
 
 func trimSpace(s string) string {

@@ -21,7 +21,7 @@ func testRegistry(t *testing.T, size int, build func(context.Context, registryKe
 	}
 	if build == nil {
 		build = func(_ context.Context, k registryKey) (*mapping, error) {
-			return buildMapping(sqlite.Dialect{}, k.binding.model, k.tenant, "", k.tenant+"_case"), nil
+			return buildMapping(sqlite.Dialect{}, k.binding.model, k.tenant, placement{kind: tablePerTenant, schema: "", table: k.tenant+"_case"}), nil
 		}
 	}
 	return newRegistry(size, build), &binding{id: 7, model: m, strategy: TablePerTenant("{tenant}_case")}
@@ -35,7 +35,7 @@ func TestRegistrySingleBuildUnderConcurrency(t *testing.T) {
 	reg, b := testRegistry(t, 10, func(_ context.Context, k registryKey) (*mapping, error) {
 		builds.Add(1)
 		<-release
-		return buildMapping(sqlite.Dialect{}, k.binding.model, k.tenant, "", "x"), nil
+		return buildMapping(sqlite.Dialect{}, k.binding.model, k.tenant, placement{kind: tablePerTenant, schema: "", table: "x"}), nil
 	})
 	const n = 50
 	results := make([]*mapping, n)
@@ -134,7 +134,7 @@ func TestRegistryInvalidationDuringBuild(t *testing.T) {
 	reg, b := testRegistry(t, 10, func(_ context.Context, k registryKey) (*mapping, error) {
 		close(started)
 		<-release
-		return buildMapping(sqlite.Dialect{}, k.binding.model, k.tenant, "", "old"), nil
+		return buildMapping(sqlite.Dialect{}, k.binding.model, k.tenant, placement{kind: tablePerTenant, schema: "", table: "old"}), nil
 	})
 	done := make(chan struct{})
 	go func() {
@@ -192,7 +192,7 @@ func TestRegistryWaiterRebuildsAfterOthersFailure(t *testing.T) {
 			<-release
 			return nil, context.Canceled
 		}
-		return buildMapping(sqlite.Dialect{}, k.binding.model, k.tenant, "", "t"), nil
+		return buildMapping(sqlite.Dialect{}, k.binding.model, k.tenant, placement{kind: tablePerTenant, schema: "", table: "t"}), nil
 	})
 	key := registryKey{binding: b, tenant: "acme"}
 	firstErr := make(chan error, 1)
@@ -226,7 +226,7 @@ func TestRegistryBuildPanicReleasesWaiters(t *testing.T) {
 			panics = false
 			panic("boom")
 		}
-		return buildMapping(sqlite.Dialect{}, k.binding.model, k.tenant, "", "t"), nil
+		return buildMapping(sqlite.Dialect{}, k.binding.model, k.tenant, placement{kind: tablePerTenant, schema: "", table: "t"}), nil
 	})
 	key := registryKey{binding: b, tenant: "acme"}
 	func() {

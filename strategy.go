@@ -18,10 +18,28 @@ const (
 	tablePerTenant strategyKind = iota + 1
 	schemaPerTenant
 	databasePerTenant
+	sharedTable
 )
 
+// TenantColumn is the column SharedTable adds to a model: the tenant's id,
+// part of the primary key and of every index, stamped on every insert and
+// filtered in every statement tenantmap builds.
+const TenantColumn = "tenant_id"
+
+// strategyNames are the strategies' names in the catalog's placement records.
+var strategyNames = [...]string{tablePerTenant: "table", schemaPerTenant: "schema", databasePerTenant: "database", sharedTable: "shared"}
+
+func kindNamed(name string) strategyKind {
+	for k, n := range strategyNames {
+		if n == name && n != "" {
+			return strategyKind(k)
+		}
+	}
+	return 0
+}
+
 // Strategy is how a model's data is kept apart per tenant. Build one with
-// TablePerTenant or SchemaPerTenant.
+// TablePerTenant, SchemaPerTenant, DatabasePerTenant or SharedTable.
 type Strategy struct {
 	kind     strategyKind
 	template string
@@ -53,6 +71,22 @@ func DatabasePerTenant(template string) Strategy {
 	return Strategy{kind: databasePerTenant, template: template}
 }
 
+// SharedTable keeps every tenant's rows in one table, named name ("" means
+// the model's name), with a column TenantColumn that tenantmap adds to the
+// model. The tenant column leads the primary key and every index, so a
+// tenant's rows are found together and a caller-set key is unique within a
+// tenant only. Every statement tenantmap builds filters on it, every insert
+// stamps it, and raw statements that name a shared table must carry the
+// {tenant} filter (see DB.Exec). On PostgreSQL, Config.RowLevelSecurity adds
+// a row-level security policy as a second wall. Generated integer keys come
+// from one sequence per table, so they are unique across tenants too; on
+// SQLite, which generates keys only for a lone INTEGER PRIMARY KEY, the key
+// alone is the primary key and (tenant, key) a unique index. The table is
+// made by the first Create that needs it; dropping a tenant deletes its rows.
+func SharedTable(name string) Strategy {
+	return Strategy{kind: sharedTable, template: name}
+}
+
 // namespaced reports whether the strategy gives each tenant a namespace of
 // its own (a schema or a database) holding tables named after their models.
 func (s Strategy) namespaced() bool { return s.kind == schemaPerTenant || s.kind == databasePerTenant }
@@ -65,6 +99,8 @@ func (s Strategy) String() string {
 		return "SchemaPerTenant(" + s.template + ")"
 	case databasePerTenant:
 		return "DatabasePerTenant(" + s.template + ")"
+	case sharedTable:
+		return "SharedTable(" + s.template + ")"
 	}
 	return "Strategy(invalid)"
 }
@@ -91,8 +127,19 @@ func (s Strategy) resolve(m *Model, d dialect.Dialect) (Strategy, error) {
 		if s.template == "" {
 			s.template = TenantToken
 		}
+	case sharedTable:
+		if s.template == "" {
+			s.template = m.name
+		}
+		if !validName(s.template, d.MaxIdentifierLength()) {
+			return s, fmt.Errorf("%w: shared table name %q: use a-z, 0-9 and _, at most %d bytes, no %s", ErrInvalidModel, s.template, d.MaxIdentifierLength(), TenantToken)
+		}
+		if f := m.byCol[TenantColumn]; f != nil {
+			return s, fmt.Errorf("%w: field %s: column %q is the tenant column SharedTable adds; rename the field's column", ErrInvalidModel, f.goName, TenantColumn)
+		}
+		return s, nil
 	default:
-		return s, fmt.Errorf("%w: no strategy (use TablePerTenant or SchemaPerTenant)", ErrInvalidModel)
+		return s, fmt.Errorf("%w: no strategy (use TablePerTenant, SchemaPerTenant, DatabasePerTenant or SharedTable)", ErrInvalidModel)
 	}
 	if strings.Count(s.template, TenantToken) != 1 {
 		return s, fmt.Errorf("%w: name template %q must contain %s exactly once", ErrInvalidModel, s.template, TenantToken)
@@ -110,12 +157,21 @@ func (s Strategy) resolve(m *Model, d dialect.Dialect) (Strategy, error) {
 	return s, nil
 }
 
-// staticLen is the template's length without the token.
-func (s Strategy) staticLen() int { return len(s.template) - len(TenantToken) }
+// staticLen is the template's length without the token; 0 for a shared
+// table, whose name does not hold the tenant's key.
+func (s Strategy) staticLen() int {
+	if s.kind == sharedTable {
+		return 0
+	}
+	return len(s.template) - len(TenantToken)
+}
 
 // physical returns the unquoted schema ("" for none) and table names of a
 // tenant whose key is key.
 func (s Strategy) physical(key, modelName, defaultSchema string, limit int) (schema, table string) {
+	if s.kind == sharedTable {
+		return defaultSchema, s.template
+	}
 	name := fitIdent(strings.Replace(s.template, TenantToken, key, 1), limit)
 	if s.namespaced() {
 		return name, modelName

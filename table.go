@@ -37,17 +37,18 @@ func (t *Table[T]) target(ctx context.Context) (*mapping, querier, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var q querier
-	if tx := txFrom(ctx, t.db); tx != nil {
-		if tx.tenant != id {
-			return nil, nil, fmt.Errorf("%w: the transaction is tenant %q's, the call is for %q", ErrTenantMismatch, tx.tenant, id)
-		}
-		q = tx.be
-	} else {
-		q = t.db.backendFor(id)
+	tx := txFrom(ctx, t.db)
+	if tx != nil && tx.tenant != id {
+		return nil, nil, fmt.Errorf("%w: the transaction is tenant %q's, the call is for %q", ErrTenantMismatch, tx.tenant, id)
 	}
 	mp, err := t.db.mapping(ctx, t.b, id)
-	return mp, q, err
+	if err != nil {
+		return nil, nil, err
+	}
+	if tx != nil {
+		return mp, tx.be, nil
+	}
+	return mp, t.db.backendFor(id), nil
 }
 
 func (t *Table[T]) fail(op string, ctx context.Context, err error) error {
@@ -96,7 +97,13 @@ func (t *Table[T]) Get(ctx context.Context, key any) (*T, error) {
 		return nil, t.fail("get", ctx, err)
 	}
 	v := new(T)
-	if err := scanRecord(mp.model, q.queryRow(ctx, mp.getSQL, key), unsafe.Pointer(v)); err != nil {
+	var r row
+	if mp.shared {
+		r = q.queryRow(ctx, mp.getSQL, mp.tenant, key)
+	} else {
+		r = q.queryRow(ctx, mp.getSQL, key)
+	}
+	if err := scanRecord(mp.model, r, unsafe.Pointer(v)); err != nil {
 		if isNoRows(err) {
 			err = fmt.Errorf("%w: no %s with key %v", ErrNotFound, mp.model.name, key)
 		}
@@ -149,6 +156,9 @@ func (t *Table[T]) Insert(ctx context.Context, v *T) error {
 	if err != nil {
 		return t.fail("insert", ctx, err)
 	}
+	if mp.shared {
+		args = append(args, mp.tenant)
+	}
 	switch {
 	case !m.pk.auto:
 		_, err = q.exec(ctx, mp.insertSQL, args...)
@@ -182,6 +192,9 @@ func (t *Table[T]) Update(ctx context.Context, v *T) error {
 	}
 	key, _ := m.pk.arg(base)
 	args = append(args, key)
+	if mp.shared {
+		args = append(args, mp.tenant)
+	}
 	n, err := q.exec(ctx, mp.updateSQL, args...)
 	if err == nil && n == 0 {
 		err = fmt.Errorf("%w: no %s with key %v", ErrNotFound, m.name, key)
@@ -227,6 +240,13 @@ func (t *Table[T]) UpdateColumns(ctx context.Context, v *T, columns ...string) e
 	b = d.AppendIdent(b, m.pk.column)
 	b = append(b, '=')
 	b = d.AppendPlaceholder(b, len(args))
+	if mp.shared {
+		args = append(args, mp.tenant)
+		b = append(b, " AND "...)
+		b = d.AppendIdent(b, TenantColumn)
+		b = append(b, '=')
+		b = d.AppendPlaceholder(b, len(args))
+	}
 	n, err := q.exec(ctx, string(b), args...)
 	if err == nil && n == 0 {
 		err = fmt.Errorf("%w: no %s with key %v", ErrNotFound, m.name, key)
@@ -240,7 +260,12 @@ func (t *Table[T]) Delete(ctx context.Context, key any) error {
 	if err != nil {
 		return t.fail("delete", ctx, err)
 	}
-	n, err := q.exec(ctx, mp.deleteSQL, key)
+	var n int64
+	if mp.shared {
+		n, err = q.exec(ctx, mp.deleteSQL, mp.tenant, key)
+	} else {
+		n, err = q.exec(ctx, mp.deleteSQL, key)
+	}
 	if err == nil && n == 0 {
 		err = fmt.Errorf("%w: no %s with key %v", ErrNotFound, mp.model.name, key)
 	}
@@ -250,7 +275,7 @@ func (t *Table[T]) Delete(ctx context.Context, key any) error {
 // selectQuery renders q against the tenant's table.
 func (t *Table[T]) selectQuery(mp *mapping, q Query) (string, []any, error) {
 	b := append(make([]byte, 0, len(mp.selectSQL)+64), mp.selectSQL...)
-	b, args, err := q.render(b, t.db.dialect, mp.model, true)
+	b, args, err := q.render(b, t.db.dialect, mp.model, true, mp.tenantArgs())
 	if err != nil {
 		return "", nil, err
 	}
@@ -322,7 +347,7 @@ func (t *Table[T]) Count(ctx context.Context, q Query) (int64, error) {
 		return 0, t.fail("count", ctx, err)
 	}
 	b := append(make([]byte, 0, len(mp.countSQL)+64), mp.countSQL...)
-	b, args, err := q.render(b, t.db.dialect, mp.model, false)
+	b, args, err := q.render(b, t.db.dialect, mp.model, false, mp.tenantArgs())
 	if err != nil {
 		return 0, t.fail("count", ctx, err)
 	}
@@ -337,9 +362,8 @@ func (t *Table[T]) Exists(ctx context.Context, q Query) (bool, error) {
 	if err != nil {
 		return false, t.fail("exists", ctx, err)
 	}
-	b := append(make([]byte, 0, len(mp.qtable)+64), "SELECT 1 FROM "...)
-	b = append(b, mp.qtable...)
-	b, args, err := q.render(b, t.db.dialect, mp.model, false)
+	b := append(make([]byte, 0, len(mp.existsSQL)+64), mp.existsSQL...)
+	b, args, err := q.render(b, t.db.dialect, mp.model, false, mp.tenantArgs())
 	if err != nil {
 		return false, t.fail("exists", ctx, err)
 	}
@@ -418,9 +442,16 @@ func (t *Table[T]) copyMany(ctx context.Context, mp *mapping, q querier, c copie
 		if row, err = insertArgs(m, base, row); err != nil {
 			return err
 		}
+		if mp.shared {
+			row = append(row, mp.tenant)
+		}
 		rowsIn[i] = row
 	}
-	_, err = c.copyFrom(ctx, mp.identifier(), m.Columns(), rowsIn)
+	cols := m.Columns()
+	if mp.shared {
+		cols = append(cols, TenantColumn)
+	}
+	_, err = c.copyFrom(ctx, mp.identifier(), cols, rowsIn)
 	return err
 }
 
@@ -430,7 +461,7 @@ const maxSQLiteParams = 32766
 func (t *Table[T]) insertChunks(ctx context.Context, mp *mapping, q querier, vs []*T) error {
 	m := mp.model
 	d := t.db.dialect
-	ncols := len(m.fields)
+	ncols := len(m.fields) + btoi(mp.shared)
 	if m.pk.auto {
 		ncols--
 	}
@@ -441,20 +472,8 @@ func (t *Table[T]) insertChunks(ctx context.Context, mp *mapping, q querier, vs 
 	run := func(q querier) error {
 		for start := 0; start < len(vs); start += per {
 			chunk := vs[start:min(len(vs), start+per)]
-			b := append([]byte(nil), mp.insertSQL[:len("INSERT INTO ")+len(mp.qtable)]...)
-			b = append(b, " ("...)
-			n := 0
-			for _, f := range m.fields {
-				if f.auto {
-					continue
-				}
-				if n > 0 {
-					b = append(b, ',')
-				}
-				b = d.AppendIdent(b, f.column)
-				n++
-			}
-			b = append(b, ") VALUES "...)
+			b := append([]byte(nil), mp.insertHead...)
+			b = append(b, " VALUES "...)
 			args := make([]any, 0, len(chunk)*ncols)
 			for i, v := range chunk {
 				if i > 0 {
@@ -466,6 +485,9 @@ func (t *Table[T]) insertChunks(ctx context.Context, mp *mapping, q querier, vs 
 				var err error
 				if args, err = insertArgs(m, unsafe.Pointer(v), args); err != nil {
 					return err
+				}
+				if mp.shared {
+					args = append(args, mp.tenant)
 				}
 			}
 			if !m.pk.auto {
@@ -517,7 +539,7 @@ func (t *Table[T]) insertChunks(ctx context.Context, mp *mapping, q querier, vs 
 	if txFrom(ctx, t.db) != nil || len(vs) <= per {
 		err = run(q)
 	} else {
-		err = inTx(ctx, t.db.backendFor(mp.tenant), run)
+		err = inTx(ctx, q.(backend), run) // outside a transaction q is the tenant's pool
 	}
 	if err != nil && m.pk.auto { // rolled back: the keys handed out so far name no rows
 		for _, v := range vs {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/tenantmap/tenantmap/dialect"
@@ -77,8 +79,11 @@ func (ts *Tenants) create(ctx context.Context, id string, o createOptions) (Tena
 		Version:   1,
 		CreatedAt: time.Now().UTC().Truncate(time.Microsecond),
 	}
-	stmts, objs, err := db.provisionDDL(bindings, t.Key)
+	prov, err := db.provisionDDL(bindings, t.Key)
 	if err != nil {
+		return Tenant{}, err
+	}
+	if err := db.checkShared(ctx, prov.checks); err != nil {
 		return Tenant{}, err
 	}
 	insertTenant := func(q querier) error {
@@ -92,13 +97,23 @@ func (ts *Tenants) create(ctx context.Context, id string, o createOptions) (Tena
 	}
 	if db.dialect.Features()&dialect.TransactionalDDL != 0 {
 		err = inTx(ctx, db.be, func(tx querier) error {
+			if len(prov.shared) > 0 && db.cat.lockSQL != "" {
+				// Two Creates making the same shared table at once would
+				// collide in the system catalogs; one at a time.
+				if _, err := tx.exec(ctx, db.cat.lockSQL); err != nil {
+					return err
+				}
+			}
 			if err := insertTenant(tx); err != nil {
 				return err
 			}
-			if err := db.cat.record(ctx, tx, id, objs); err != nil {
+			if err := db.cat.record(ctx, tx, id, prov.objs); err != nil {
 				return err
 			}
-			for _, s := range stmts {
+			if err := db.cat.recordPlacements(ctx, tx, id, prov.placements); err != nil {
+				return err
+			}
+			for _, s := range prov.stmts {
 				if _, err := tx.exec(ctx, s.sql); err != nil {
 					return fmt.Errorf("%w\n\tin: %s", err, s.sql)
 				}
@@ -106,10 +121,13 @@ func (ts *Tenants) create(ctx context.Context, id string, o createOptions) (Tena
 			return nil
 		})
 	} else {
-		err = db.provisionWithoutTx(ctx, insertTenant, objs, stmts, id)
+		err = db.provisionWithoutTx(ctx, insertTenant, prov, id)
 	}
 	if err != nil {
 		return Tenant{}, err
+	}
+	for _, qt := range prov.shared {
+		db.sharedReady.Store(qt, true)
 	}
 	// A lookup that failed before the tenant existed cached nothing, but a
 	// dropped tenant of the same id may still have mappings.
@@ -122,29 +140,36 @@ func (ts *Tenants) create(ctx context.Context, id string, o createOptions) (Tena
 // object records, then each statement; on failure it undoes what it made,
 // newest first, and removes the records and the row, leaving no half-made
 // tenant.
-func (db *DB) provisionWithoutTx(ctx context.Context, insertTenant func(querier) error, objs []object, stmts []ddlStmt, id string) error {
+func (db *DB) provisionWithoutTx(ctx context.Context, insertTenant func(querier) error, prov provision, id string) error {
 	if err := insertTenant(db.be); err != nil {
 		return err // the id is taken (or the insert failed): nothing of ours to undo
 	}
-	if err := db.cat.record(ctx, db.be, id, objs); err != nil {
-		cleanup := context.WithoutCancel(ctx)
+	cleanup := context.WithoutCancel(ctx)
+	if err := db.cat.record(ctx, db.be, id, prov.objs); err != nil {
 		_, _ = db.be.exec(cleanup, db.cat.deleteObjectsSQL, id)
 		_, _ = db.be.exec(cleanup, db.cat.deleteSQL, id)
 		return err
 	}
-	for i, s := range stmts {
+	if err := db.cat.recordPlacements(ctx, db.be, id, prov.placements); err != nil {
+		_, _ = db.be.exec(cleanup, db.cat.deletePlacementsSQL, id)
+		_, _ = db.be.exec(cleanup, db.cat.deleteObjectsSQL, id)
+		_, _ = db.be.exec(cleanup, db.cat.deleteSQL, id)
+		return err
+	}
+	for i, s := range prov.stmts {
 		if _, err := db.be.exec(ctx, s.sql); err != nil {
 			errs := []error{fmt.Errorf("%w\n\tin: %s", err, s.sql)}
 			undo := func(sql string, args ...any) {
-				if _, err := db.be.exec(context.WithoutCancel(ctx), sql, args...); err != nil {
+				if _, err := db.be.exec(cleanup, sql, args...); err != nil {
 					errs = append(errs, fmt.Errorf("undoing the tenant (run it again or drop it): %w\n\tin: %s", err, sql))
 				}
 			}
 			for j := i - 1; j >= 0; j-- {
-				if stmts[j].undo != "" {
-					undo(stmts[j].undo)
+				if prov.stmts[j].undo != "" {
+					undo(prov.stmts[j].undo)
 				}
 			}
+			undo(db.cat.deletePlacementsSQL, id)
 			undo(db.cat.deleteObjectsSQL, id)
 			undo(db.cat.deleteSQL, id)
 			return errors.Join(errs...)
@@ -172,44 +197,87 @@ func (db *DB) namespaceSQL(verb, name string) string {
 }
 
 // ddlStmt is one provisioning statement and the statement that undoes it
-// where DDL cannot be rolled back ("" when dropping its table undoes it).
+// where DDL cannot be rolled back ("" when dropping its table undoes it, or
+// when it must not be undone: a shared table stays).
 type ddlStmt struct {
 	sql, undo string
 }
 
+// provision is what Create does for one tenant: its DDL, the objects it
+// will own, where each model goes, and the shared tables it makes sure of.
+type provision struct {
+	stmts      []ddlStmt
+	objs       []object
+	placements map[string]placement // by model name
+	shared     []string             // quoted shared tables the DDL makes if missing
+	checks     []string             // statements that fail if a shared table exists with other columns
+}
+
+// checkShared runs, before any DDL, the checks that a shared table which
+// exists already is the model's: it must have the model's columns and the
+// tenant column. A table that does not exist yet passes; Create makes it.
+func (db *DB) checkShared(ctx context.Context, checks []string) error {
+	for _, c := range checks {
+		if _, err := db.be.exec(ctx, c); err != nil && !isUndefinedTable(err) {
+			return fmt.Errorf("%w: the shared table exists but is not the model's: %w\n\tin: %s", ErrNameConflict, err, c)
+		}
+	}
+	return nil
+}
+
 // provisionDDL renders the statements that create a tenant's schemas,
-// tables and indexes, and lists the objects they make.
-func (db *DB) provisionDDL(bindings []*binding, key string) ([]ddlStmt, []object, error) {
-	var stmts []ddlStmt
-	var objs []object
+// tables and indexes, and lists the objects they make. A shared table is
+// made (if missing) by the first Create on this handle that needs it.
+func (db *DB) provisionDDL(bindings []*binding, key string) (provision, error) {
+	p := provision{placements: map[string]placement{}}
 	schemas := map[string]bool{}
-	limit := db.dialect.MaxIdentifierLength()
 	for _, b := range bindings {
-		schema, table := b.strategy.physical(key, b.model.name, db.cfg.Schema, limit)
-		for _, name := range []string{schema, table} {
+		pl := db.placementOf(b.strategy, key, b.model.name)
+		for _, name := range []string{pl.schema, pl.table} {
 			if db.dialect.ReservedPrefix(name) {
-				return nil, nil, fmt.Errorf("%w: the physical name %q begins with a prefix %s reserves", ErrInvalidTenantID, name, db.dialect.Name())
+				return p, fmt.Errorf("%w: the physical name %q begins with a prefix %s reserves", ErrInvalidTenantID, name, db.dialect.Name())
 			}
 		}
-		if schema == db.cfg.Schema && (table == CatalogTable || table == ObjectTable) {
-			return nil, nil, fmt.Errorf("%w: %q is a catalog table", ErrNameConflict, table)
+		if pl.schema == db.cfg.Schema && isCatalogTable(pl.table) {
+			return p, fmt.Errorf("%w: %q is a catalog table", ErrNameConflict, pl.table)
 		}
-		if b.strategy.namespaced() && !schemas[schema] {
-			schemas[schema] = true
-			stmts = append(stmts, ddlStmt{sql: db.namespaceSQL("CREATE", schema), undo: db.namespaceSQL("DROP", schema)})
-			objs = append(objs, object{kind: "schema", name: schema})
+		p.placements[b.model.name] = pl
+		mp := buildMapping(db.dialect, b.model, "", pl)
+		if pl.kind == sharedTable {
+			p.objs = append(p.objs, object{kind: "table", schema: pl.schema, name: pl.table, model: b.model.name, shared: true})
+			if _, ready := db.sharedReady.Load(mp.qtable); ready || slices.Contains(p.shared, mp.qtable) {
+				continue
+			}
+			p.shared = append(p.shared, mp.qtable)
+			for _, s := range mp.ddl(db.dialect, true) {
+				p.stmts = append(p.stmts, ddlStmt{sql: s})
+			}
+			for _, s := range db.rlsDDL(mp) {
+				p.stmts = append(p.stmts, ddlStmt{sql: s})
+			}
+			// CREATE TABLE IF NOT EXISTS keeps a table that was there
+			// already: Create first makes sure such a table has the columns
+			// the model needs, or the tenant would be made on a table that
+			// is not its model's.
+			cols, _, _ := strings.Cut(mp.selectSQL, " FROM ")
+			p.checks = append(p.checks, cols+","+dialect.Quote(db.dialect, TenantColumn)+" FROM "+mp.qtable+" WHERE 1=0")
+			continue
 		}
-		objs = append(objs, object{kind: "table", schema: schema, name: table, model: b.model.name})
-		mp := buildMapping(db.dialect, b.model, "", schema, table)
+		if b.strategy.namespaced() && !schemas[pl.schema] {
+			schemas[pl.schema] = true
+			p.stmts = append(p.stmts, ddlStmt{sql: db.namespaceSQL("CREATE", pl.schema), undo: db.namespaceSQL("DROP", pl.schema)})
+			p.objs = append(p.objs, object{kind: "schema", name: pl.schema})
+		}
+		p.objs = append(p.objs, object{kind: "table", schema: pl.schema, name: pl.table, model: b.model.name})
 		for i, s := range mp.ddl(db.dialect, false) {
 			st := ddlStmt{sql: s}
 			if i == 0 {
 				st.undo = "DROP TABLE IF EXISTS " + mp.qtable
 			}
-			stmts = append(stmts, st)
+			p.stmts = append(p.stmts, st)
 		}
 	}
-	return stmts, objs, nil
+	return p, nil
 }
 
 // Get returns the catalog's record of a tenant, or ErrTenantNotFound.
@@ -286,15 +354,31 @@ func (ts *Tenants) drop(ctx context.Context, id string, confirm DropConfirmation
 		if err != nil {
 			return err
 		}
+		places, err := db.cat.placements(ctx, tx, id)
+		if err != nil {
+			return err
+		}
 		for _, o := range objs {
 			if o.kind != "table" {
 				continue
 			}
-			q := dialect.Quote(db.dialect, o.name)
-			if o.schema != "" {
-				q = dialect.Quote(db.dialect, o.schema) + "." + q
+			if _, err := tx.exec(ctx, "DROP TABLE IF EXISTS "+qualifiedIdent(db.dialect, o.schema, o.name)); err != nil {
+				return err
 			}
-			if _, err := tx.exec(ctx, "DROP TABLE IF EXISTS "+q); err != nil {
+		}
+		// In a shared table only the tenant's rows go.
+		rlsSet := false
+		for _, p := range places {
+			if p.kind != sharedTable {
+				continue
+			}
+			if db.cfg.RowLevelSecurity && !rlsSet {
+				if _, err := tx.exec(ctx, setTenantSQL, id); err != nil {
+					return err
+				}
+				rlsSet = true
+			}
+			if _, err := tx.exec(ctx, "DELETE FROM "+qualifiedIdent(db.dialect, p.schema, p.table)+" WHERE "+dialect.Quote(db.dialect, TenantColumn)+"="+string(db.dialect.AppendPlaceholder(nil, 1)), id); err != nil {
 				return err
 			}
 		}
@@ -305,11 +389,12 @@ func (ts *Tenants) drop(ctx context.Context, id string, confirm DropConfirmation
 				}
 			}
 		}
-		if _, err := tx.exec(ctx, db.cat.deleteObjectsSQL, id); err != nil {
-			return err
+		for _, del := range []string{db.cat.deletePlacementsSQL, db.cat.deleteObjectsSQL, db.cat.deleteSQL} {
+			if _, err := tx.exec(ctx, del, id); err != nil {
+				return err
+			}
 		}
-		_, err = tx.exec(ctx, db.cat.deleteSQL, id)
-		return err
+		return nil
 	})
 	db.reg.InvalidateTenant(id)
 	return err

@@ -56,6 +56,13 @@ const (
 	// qualified names (database.table), as on MySQL, where a "schema" is a
 	// database.
 	Databases
+	// CompositeAutoKey: a generated integer key can be one column of a
+	// composite primary key (PostgreSQL identity, MySQL AUTO_INCREMENT); on
+	// SQLite only a lone INTEGER PRIMARY KEY is generated.
+	CompositeAutoKey
+	// InlineIndexes: indexes are declared inside CREATE TABLE (MySQL), so one
+	// CREATE TABLE IF NOT EXISTS makes a table and its indexes at once.
+	InlineIndexes
 )
 
 // Syntax is what a database's SQL lexer treats as string literals, quoted
@@ -82,7 +89,11 @@ type Column struct {
 	Size     int  // maximum length of a string column, 0 for unbounded
 	Nullable bool // NULL allowed
 	AutoPK   bool // an auto-generated integer primary key
-	Indexed  bool // the column is a key or in an index
+	// KeyPart: an AutoPK column that is one column of a composite primary
+	// key the table declares itself. Where CompositeAutoKey is a feature its
+	// type then has no PRIMARY KEY clause.
+	KeyPart bool
+	Indexed bool // the column is a key or in an index
 }
 
 // Dialect is what differs between databases. Implementations are stateless and
@@ -100,7 +111,7 @@ type Dialect interface {
 	// AppendPlaceholder appends the n-th (1-based) bind parameter marker.
 	AppendPlaceholder(b []byte, n int) []byte
 	// ColumnType renders a column's type, without NULL or DEFAULT clauses; for
-	// an AutoPK column it includes the primary key clause.
+	// an AutoPK column it includes the primary key clause unless KeyPart.
 	ColumnType(c Column) string
 	// AppendLimit appends a LIMIT/OFFSET clause with a leading space; a
 	// negative limit means none, a zero offset is left out.

@@ -80,7 +80,8 @@ func TestQuote(t *testing.T) {
 		quote string
 	}{
 		{postgres.Dialect{}, `a"b`, `"a""b"`},
-		{sqlite.Dialect{}, `a"b`, `"a""b"`},
+		{sqlite.Dialect{}, `a"b`, "`a\"b`"},
+		{sqlite.Dialect{}, "a`b", "`a``b`"},
 		{mysql.Dialect{}, "a`b", "`a``b`"},
 		{mysql.Dialect{}, `a"b`, "`a\"b`"},
 	} {

@@ -38,10 +38,11 @@ var _ dialect.Dialect = Dialect{}
 func (Dialect) Name() string { return "mysql" }
 
 // Features: databases reachable by qualified names, no transactional DDL
-// (DDL commits implicitly), no schemas inside a database, RETURNING on
-// MariaDB only.
+// (DDL commits implicitly), no schemas inside a database, indexes declared
+// in CREATE TABLE, AUTO_INCREMENT in composite keys, RETURNING on MariaDB
+// only.
 func (d Dialect) Features() dialect.Feature {
-	f := dialect.Databases
+	f := dialect.Databases | dialect.CompositeAutoKey | dialect.InlineIndexes
 	if d.Returning {
 		f |= dialect.Returning
 	}
@@ -61,6 +62,11 @@ func (Dialect) AppendPlaceholder(b []byte, _ int) []byte { return append(b, '?')
 // are VARCHAR (255 unless sized): MySQL cannot index TEXT without a prefix
 // length. Times keep microseconds.
 func (d Dialect) ColumnType(c dialect.Column) string {
+	if c.AutoPK && c.KeyPart {
+		// InnoDB wants an AUTO_INCREMENT column to begin an index of its own;
+		// its values are unique anyway.
+		return "BIGINT AUTO_INCREMENT UNIQUE"
+	}
 	if c.AutoPK {
 		return "BIGINT AUTO_INCREMENT PRIMARY KEY"
 	}

@@ -26,8 +26,11 @@ func (Dialect) Features() dialect.Feature {
 // readable.
 func (Dialect) MaxIdentifierLength() int { return 128 }
 
-// AppendIdent quotes with double quotes.
-func (Dialect) AppendIdent(b []byte, ident string) []byte { return dialect.AppendQuoted(b, ident, '"') }
+// AppendIdent quotes with backticks. SQLite reads a double-quoted name that
+// matches no column as a string literal (its "DQS" compatibility rule), so
+// a misspelt or missing column would silently compare a constant; a
+// backtick-quoted name is always an identifier, and a missing one an error.
+func (Dialect) AppendIdent(b []byte, ident string) []byte { return dialect.AppendQuoted(b, ident, '`') }
 
 // AppendPlaceholder appends ?NNN, numbered so a parameter can be reused.
 func (Dialect) AppendPlaceholder(b []byte, n int) []byte {

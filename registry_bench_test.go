@@ -26,7 +26,7 @@ func benchRegistry(b *testing.B, tenants, size int) (*Registry, []registryKey) {
 	bd := &binding{id: 1, model: m, strategy: TablePerTenant("{tenant}_case")}
 	d := postgres.Dialect{}
 	reg := newRegistry(size, func(_ context.Context, k registryKey) (*mapping, error) {
-		return buildMapping(d, k.binding.model, k.tenant, placement{kind: tablePerTenant, schema: "public", table: k.tenant+"_case"}), nil
+		return buildMapping(d, k.binding.model, k.tenant, placement{kind: tablePerTenant, schema: "public", table: k.tenant + "_case"}), nil
 	})
 	keys := make([]registryKey, tenants)
 	for i := range keys {

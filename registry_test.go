@@ -21,7 +21,7 @@ func testRegistry(t *testing.T, size int, build func(context.Context, registryKe
 	}
 	if build == nil {
 		build = func(_ context.Context, k registryKey) (*mapping, error) {
-			return buildMapping(sqlite.Dialect{}, k.binding.model, k.tenant, placement{kind: tablePerTenant, schema: "", table: k.tenant+"_case"}), nil
+			return buildMapping(sqlite.Dialect{}, k.binding.model, k.tenant, placement{kind: tablePerTenant, schema: "", table: k.tenant + "_case"}), nil
 		}
 	}
 	return newRegistry(size, build), &binding{id: 7, model: m, strategy: TablePerTenant("{tenant}_case")}

@@ -319,6 +319,13 @@ func TestBadInput(t *testing.T) {
 				}
 			}
 			switch {
+			case isOwnDB(b):
+				if ownDatabaseExists(t, db, "victim") {
+					t.Errorf("Drop(victim) left its database")
+				}
+				if !ownDatabaseExists(t, db, "keep") {
+					t.Errorf("Drop(victim) removed keep's database")
+				}
 			case isShared(b) && len(removed) != 0:
 				t.Errorf("Drop of a tenant in a shared table removed tables %v", removed)
 			case !isShared(b) && len(removed) == 0:
@@ -406,6 +413,10 @@ func TestBadInput(t *testing.T) {
 				static = 0 // the schema is the key; the table is "note"
 			case "mysql/database":
 				static = len(mysqlDBPrefix) // the database is prefix+key; the table is "note"
+			case "postgres/database":
+				static = len(pgDBPrefix)
+			case "sqlite/database":
+				static = 0 // the file is key.db
 			}
 			tables := physicalTables(t, db)
 			var keys []string
@@ -438,6 +449,9 @@ func TestBadInput(t *testing.T) {
 					want = mysqlDBPrefix + ten.Key + ".note"
 				}
 				found := slices.Contains(tables, want)
+				if isOwnDB(b) {
+					found = ownDatabaseExists(t, db, ten.Key)
+				}
 				if b.name == "mysql/table" { // qualified by the test's own database
 					found = slices.ContainsFunc(tables, func(s string) bool { return strings.HasSuffix(s, "."+ten.Key+"_note") })
 				}

@@ -57,7 +57,7 @@ type catalog struct {
 	createSQL                             string
 	getSQL, insertSQL, deleteSQL, listSQL string
 
-	createObjectsSQL, insertObjectSQL, ownersSQL, objectsSQL, deleteObjectsSQL string
+	createObjectsSQL, insertObjectSQL, ownersSQL, objectsSQL, deleteObjectsSQL, sharedTablesSQL string
 
 	createPlacementsSQL, insertPlacementSQL, placementSQL, placementsSQL, deletePlacementsSQL string
 
@@ -97,6 +97,7 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 		"(" + q("kind") + "='table' AND " + q("schema_name") + "=" + ph(1) + " AND " + q("object_name") + "=" + ph(2) + ") OR " +
 		"(" + q("kind") + "='schema' AND " + q("object_name") + "=" + ph(3) + ")"
 	c.objectsSQL = "SELECT " + ocols + "," + q("model") + " FROM " + o + " WHERE " + q("tenant_id") + "=" + ph(1)
+	c.sharedTablesSQL = "SELECT " + q("schema_name") + "," + q("object_name") + " FROM " + o + " WHERE " + q("tenant_id") + "='' AND " + q("kind") + "='table'"
 	c.deleteObjectsSQL = "DELETE FROM " + o + " WHERE " + q("tenant_id") + "=" + ph(1)
 	p := qualifiedIdent(d, schema, PlacementTable)
 	c.createPlacementsSQL = "CREATE TABLE IF NOT EXISTS " + p + " (" +
@@ -352,6 +353,34 @@ func isUndefinedTable(err error) bool {
 	var coded interface{ Code() int }
 	if errors.As(err, &coded) {
 		return coded.Code() == 1 && strings.Contains(err.Error(), "no such table")
+	}
+	return false
+}
+
+// ddlError explains a failed provisioning statement; one that failed
+// because its object exists already is ErrNameConflict.
+func ddlError(err error, stmt string) error {
+	if isAlreadyExists(err) {
+		return fmt.Errorf("%w: %w\n\tin: %s", ErrNameConflict, err, stmt)
+	}
+	return fmt.Errorf("%w\n\tin: %s", err, stmt)
+}
+
+// isAlreadyExists reports an "object exists already" error from PostgreSQL
+// (42P07 table, 42P06 schema, 42P04 database), MySQL (1050 table, 1007
+// database) or SQLite (SQLITE_ERROR with this message).
+func isAlreadyExists(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "42P07" || pg.Code == "42P06" || pg.Code == "42P04"
+	}
+	var my *mysql.MySQLError
+	if errors.As(err, &my) {
+		return my.Number == 1050 || my.Number == 1007
+	}
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		return coded.Code() == 1 && strings.Contains(err.Error(), "already exists")
 	}
 	return false
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -679,15 +681,37 @@ func TestConformanceCreateFailsCleanly(t *testing.T) {
 			// its name: Create must not adopt it.
 			blocker = "CREATE TABLE comment (x INT)"
 		}
-		if _, err := f.db.Exec(ctx, blocker); err != nil {
-			t.Fatal(err)
+		switch b.name {
+		case "postgres/database":
+			conn, _ := pgAdmin(t)
+			_, err := conn.Exec(context.Background(), "CREATE DATABASE "+pgDBPrefix+"acme")
+			conn.Close(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+		case "sqlite/database":
+			path, _ := sqliteFiles.Load(f.db)
+			dir := strings.TrimSuffix(path.(string), ".db") + "_tenants"
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "acme.db"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			if _, err := f.db.Exec(ctx, blocker); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if _, _, err := f.db.Tenants().List(context.Background(), tenantmap.ListOptions{}); err != nil {
 			t.Fatal(err) // creates the catalog, which is not the tenant's
 		}
 		before := physicalTables(t, f.db)
-		if _, err := f.db.Tenants().Create(context.Background(), "acme"); err == nil {
-			t.Fatal("Create succeeded over an existing object")
+		if _, err := f.db.Tenants().Create(context.Background(), "acme"); !errors.Is(err, tenantmap.ErrNameConflict) {
+			t.Fatalf("Create over an existing object: want ErrNameConflict, got %v", err)
+		}
+		if isOwnDB(b) && !ownDatabaseExists(t, f.db, "acme") {
+			t.Error("a failed Create dropped the database that was in its way")
 		}
 		if after := physicalTables(t, f.db); !slices.Equal(before, after) {
 			t.Errorf("a failed Create changed the tables:\nbefore %v\nafter  %v", before, after)
@@ -731,15 +755,13 @@ func TestConformanceInsertManyAcrossChunksIsAtomic(t *testing.T) {
 func TestDatabasePerTenantAvailability(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		db := b.open(t)
-		_, err := tenantmap.Register[Device](db, tenantmap.DatabasePerTenant(""))
-		if db.Dialect().Name() == "mysql" {
-			if err != nil {
-				t.Fatalf("DatabasePerTenant on MySQL: %v", err)
-			}
-			return
+		if _, err := tenantmap.Register[Device](db, tenantmap.DatabasePerTenant("")); err != nil {
+			t.Fatalf("DatabasePerTenant on %s: %v", db.Dialect().Name(), err)
 		}
-		if !errors.Is(err, tenantmap.ErrInvalidModel) {
-			t.Fatalf("DatabasePerTenant on %s: want ErrInvalidModel, got %v", db.Dialect().Name(), err)
+		for _, tmpl := range []string{"tenants", "{tenant}_{tenant}", "{tenant}-db", strings.Repeat("x", 41) + "{tenant}"} {
+			if _, err := tenantmap.Register[Case](db, tenantmap.DatabasePerTenant(tmpl), tenantmap.ModelName("c"+randomSuffix())); !errors.Is(err, tenantmap.ErrInvalidModel) {
+				t.Errorf("DatabasePerTenant(%q) on %s: want ErrInvalidModel, got %v", tmpl, db.Dialect().Name(), err)
+			}
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -60,7 +61,8 @@ type pgxQuerier interface {
 
 type pgxBackend struct {
 	q    pgxQuerier
-	pool *pgxpool.Pool // nil inside a transaction
+	pool *pgxpool.Pool // nil inside a transaction, and over one connection
+	conn *pgx.Conn     // one connection (a tenant database's), closed on close
 	tx   pgx.Tx
 	own  bool // close the pool on close
 }
@@ -98,7 +100,13 @@ func (b *pgxBackend) copyFrom(ctx context.Context, table pgx.Identifier, cols []
 }
 
 func (b *pgxBackend) begin(ctx context.Context) (txBackend, error) {
-	tx, err := b.pool.Begin(ctx)
+	var tx pgx.Tx
+	var err error
+	if b.conn != nil {
+		tx, err = b.conn.Begin(ctx)
+	} else {
+		tx, err = b.pool.Begin(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +119,11 @@ func (b *pgxBackend) rollback(ctx context.Context) error { return b.tx.Rollback(
 func (b *pgxBackend) close() {
 	if b.own && b.pool != nil {
 		b.pool.Close()
+	}
+	if b.conn != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = b.conn.Close(ctx)
 	}
 }
 

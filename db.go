@@ -80,6 +80,15 @@ type Config struct {
 	// ErrRowSecurity. Bulk inserts use multi-row INSERT instead of COPY, which
 	// PostgreSQL refuses under row-level security.
 	RowLevelSecurity bool
+	// TenantMaxConns caps the connections open at once to tenants' own
+	// databases (DatabasePerTenant on PostgreSQL and SQLite), all tenants
+	// together; DefaultTenantMaxConns if 0. The DB's own pool (the catalog,
+	// and every other strategy) is capped by MaxConns.
+	TenantMaxConns int
+	// TenantDir is the directory of the tenants' database files for
+	// DatabasePerTenant on SQLite; by default the main file's name without
+	// its extension + "_tenants", beside it (app.db: app_tenants/).
+	TenantDir string
 
 	pool *pgxpool.Pool // handed in by OpenPool
 }
@@ -176,7 +185,11 @@ type DB struct {
 	reg     *Registry
 	cat     *catalog
 
-	sharedReady sync.Map // quoted shared tables known to exist
+	sharedReady  sync.Map        // quoted shared tables known to exist
+	tenantDBs    *tenantConns    // connections to tenants' own databases (PostgreSQL, SQLite)
+	tenantDir    string          // SQLite: where tenants' database files are
+	pgConnConfig *pgx.ConnConfig // PostgreSQL: how to connect, for tenants' own databases
+	home         *binding        // registry key of a tenant's own database, if it has one
 
 	mu       sync.RWMutex
 	bindings []*binding
@@ -216,6 +229,7 @@ func OpenPool(ctx context.Context, pool *pgxpool.Pool, cfg *Config) (*DB, error)
 // OpenConfig opens a DB as cfg says and checks that the server answers.
 func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 	db := &DB{cfg: *cfg, byName: map[string]*binding{}}
+	db.home = &binding{id: bindingIDs.Add(1), model: &Model{}}
 	switch cfg.Driver {
 	case "sqlite":
 		db.dialect = sqlite.Dialect{}
@@ -234,6 +248,9 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 			return nil, fmt.Errorf("%w: schema %q", ErrInvalidURL, db.cfg.Schema)
 		}
 		be := &pgxBackend{pool: cfg.pool}
+		if be.pool != nil {
+			db.pgConnConfig = be.pool.Config().ConnConfig
+		}
 		if be.pool == nil {
 			pc, err := pgxpool.ParseConfig(cfg.DSN)
 			if err != nil {
@@ -253,6 +270,7 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 			if cfg.MaxConns > 0 {
 				pc.MaxConns = int32(cfg.MaxConns)
 			}
+			db.pgConnConfig = pc.ConnConfig
 			if cfg.TenantAffinity && !cfg.TransactionPooler && pc.MaxConns > 1 {
 				db.shards, err = newAffinePools(ctx, pc, int(pc.MaxConns))
 				if err != nil {
@@ -288,6 +306,10 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("%w: unknown driver %q", ErrInvalidURL, cfg.Driver)
 	}
+	if err := db.openTenantConns(); err != nil {
+		db.be.close()
+		return nil, err
+	}
 	db.reg = newRegistry(cfg.RegistrySize, db.buildMapping)
 	db.cat = newCatalog(db.dialect, db.cfg.Schema)
 	if err := db.ping(ctx); err != nil {
@@ -301,6 +323,10 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 	// The catalog is made now, not lazily inside a caller's transaction,
 	// where making it would need a second connection.
 	if err := db.cat.ensure(ctx, db.be); err != nil {
+		db.be.close()
+		return nil, opError("open", "", "", err)
+	}
+	if err := db.ensureRowSecurity(ctx); err != nil {
 		db.be.close()
 		return nil, opError("open", "", "", err)
 	}
@@ -371,6 +397,9 @@ func (db *DB) ping(ctx context.Context) error {
 func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return nil
+	}
+	if db.tenantDBs != nil {
+		db.tenantDBs.close()
 	}
 	db.be.close()
 	return nil
@@ -446,10 +475,14 @@ func tenantOf(ctx context.Context, explicit string) (string, error) {
 	return id, nil
 }
 
-// backendFor returns the connections a tenant's calls use: its home
-// connection under TenantAffinity, else the pool; under row-level security
-// wrapped so that each statement sets the tenant.
-func (db *DB) backendFor(tenant string) backend {
+// backendFor returns the connections a tenant's calls on database use:
+// connections to its own database if it has one; else its home connection
+// under TenantAffinity, or the pool; under row-level security wrapped so
+// that each statement sets the tenant.
+func (db *DB) backendFor(tenant, database string) backend {
+	if database != "" {
+		return &tenantDB{set: db.tenantDBs, database: database}
+	}
 	be := db.be
 	if db.shards != nil {
 		be = db.shards.forTenant(tenant)
@@ -474,11 +507,16 @@ func (db *DB) buildMapping(ctx context.Context, k registryKey) (*mapping, error)
 	if err := ValidateTenantID(k.tenant); err != nil {
 		return nil, err
 	}
+	if k.binding == db.home {
+		return db.buildHome(ctx, k.tenant)
+	}
 	// Inside a transaction the catalog is read on the transaction's own
 	// connection: taking a second one could wait forever on a pool whose
 	// connections are all held by transactions doing the same.
+	// A transaction on a tenant's own database has no catalog; the DB's
+	// pool is then another set of connections, and safe to wait for.
 	var q querier = db.be
-	if tx := txFrom(ctx, db); tx != nil {
+	if tx := txFrom(ctx, db); tx != nil && tx.database == "" {
 		q = tx.be
 	}
 	t, err := db.cat.get(ctx, q, k.tenant)
@@ -494,6 +532,13 @@ func (db *DB) buildMapping(ctx context.Context, k registryKey) (*mapping, error)
 	}
 	if !found {
 		p = db.placementOf(k.binding.strategy, t.Key, k.binding.model.name)
+		if p.database != "" {
+			// A database is made by Create only: the tenant must own it.
+			if err := db.cat.ownsDatabase(ctx, q, k.tenant, p.database); err != nil {
+				return nil, err
+			}
+			return buildMapping(db.dialect, k.binding.model, k.tenant, p), nil
+		}
 		owner := k.tenant
 		if p.kind == sharedTable {
 			owner = ""
@@ -508,5 +553,19 @@ func (db *DB) buildMapping(ctx context.Context, k registryKey) (*mapping, error)
 // placementOf is where strategy s puts a model of the tenant whose key is key.
 func (db *DB) placementOf(s Strategy, key, model string) placement {
 	schema, table := s.physical(key, model, db.cfg.Schema, db.dialect.MaxIdentifierLength())
+	if s.kind == databasePerTenant && db.ownDatabases() {
+		// A database of its own, reached on connections of its own; the
+		// tables are in its public schema (PostgreSQL) or the file itself.
+		p := placement{kind: s.kind, database: schema, table: table}
+		if db.dialect.Features()&dialect.Schemas != 0 {
+			p.schema = "public"
+		}
+		return p
+	}
 	return placement{kind: s.kind, schema: schema, table: table}
 }
+
+// ownDatabases reports whether DatabasePerTenant gives tenants databases
+// reached on connections of their own (PostgreSQL, SQLite) rather than by
+// qualified names over the DB's pool (MySQL).
+func (db *DB) ownDatabases() bool { return db.dialect.Features()&dialect.Databases == 0 }

@@ -230,6 +230,10 @@ func pgbouncerOpen(t testing.TB) *tenantmap.DB {
 	return db
 }
 
+// sqliteFiles maps SQLite handles to their main file, for
+// ownDatabaseExists.
+var sqliteFiles sync.Map
+
 func sqliteOpen(t testing.TB) *tenantmap.DB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "test.db")
@@ -237,6 +241,7 @@ func sqliteOpen(t testing.TB) *tenantmap.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sqliteFiles.Store(db, path)
 	t.Cleanup(func() { db.Close() })
 	return db
 }
@@ -305,6 +310,66 @@ func rlsDatabaseURL(t testing.TB) string {
 // isShared reports whether b keeps every tenant in one table.
 func isShared(b backend) bool { return strings.Contains(b.name, "/shared") }
 
+// pgDBPrefix begins the names of the databases DatabasePerTenant makes on
+// PostgreSQL in these tests, so each test can drop what it made.
+var pgDBPrefix = "tmdb" + randomSuffix()[:6] + "_"
+
+// postgresOpenDatabases opens a fresh PostgreSQL database whose tenants get
+// databases of their own, and drops those when the test ends.
+func postgresOpenDatabases(t testing.TB) *tenantmap.DB {
+	t.Helper()
+	db := postgresOpen(t)
+	t.Cleanup(func() { dropPostgresDatabases(t, pgDBPrefix) })
+	return db
+}
+
+// dropPostgresDatabases drops every database whose name begins with prefix.
+func dropPostgresDatabases(t testing.TB, prefix string) {
+	conn, _ := pgAdmin(t)
+	ctx := context.Background()
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", prefix)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	for _, n := range names {
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)"); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// isOwnDB reports whether b gives each tenant a database reached on
+// connections of its own (PostgreSQL, SQLite).
+func isOwnDB(b backend) bool { return b.name == "postgres/database" || b.name == "sqlite/database" }
+
+// ownDatabaseExists reports whether the own database DatabasePerTenant
+// gives the tenant whose key is key exists: on PostgreSQL a database named
+// pgDBPrefix+key, on SQLite the file key.db in the tenants' directory.
+func ownDatabaseExists(t testing.TB, db *tenantmap.DB, key string) bool {
+	t.Helper()
+	if path, ok := sqliteFiles.Load(db); ok {
+		_, err := os.Stat(filepath.Join(strings.TrimSuffix(path.(string), ".db")+"_tenants", key+".db"))
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	conn, _ := pgAdmin(t)
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_database WHERE datname = $1", pgDBPrefix+key).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
 func shared(string) tenantmap.Strategy { return tenantmap.SharedTable("") }
 
 var backends = []backend{
@@ -314,6 +379,8 @@ var backends = []backend{
 	{"pgbouncer/table", pgbouncerOpen, tenantmap.TablePerTenant},
 	{"mysql/table", mysqlOpen, tenantmap.TablePerTenant},
 	{"mysql/database", mysqlOpenDatabases, func(string) tenantmap.Strategy { return tenantmap.DatabasePerTenant(mysqlDBPrefix + "{tenant}") }},
+	{"sqlite/database", sqliteOpen, func(string) tenantmap.Strategy { return tenantmap.DatabasePerTenant("") }},
+	{"postgres/database", postgresOpenDatabases, func(string) tenantmap.Strategy { return tenantmap.DatabasePerTenant(pgDBPrefix + "{tenant}") }},
 	{"sqlite/shared", sqliteOpen, shared},
 	{"postgres/shared", postgresOpen, shared},
 	{"postgres/shared-rls", postgresRLSOpen, shared},

@@ -2,6 +2,7 @@ package tenantmap
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -83,14 +84,9 @@ func (db *DB) raw(ctx context.Context, sql string, in []any) (string, querier, s
 	if err := ValidateTenantID(id); err != nil {
 		return id, nil, "", nil, err
 	}
-	var q querier
-	if tx := txFrom(ctx, db); tx != nil {
-		if tx.tenant != id {
-			return id, nil, "", nil, ErrTenantMismatch
-		}
-		q = tx.be
-	} else {
-		q = db.backendFor(id)
+	tx := txFrom(ctx, db)
+	if tx != nil && tx.tenant != id {
+		return id, nil, "", nil, ErrTenantMismatch
 	}
 	// Two passes: the {tenant} filter renders according to whether the
 	// statement names a shared table, wherever the two tokens are.
@@ -110,24 +106,47 @@ func (db *DB) raw(ctx context.Context, sql string, in []any) (string, querier, s
 		return nil
 	})
 	if err != nil {
-		return id, q, "", nil, err
+		return id, nil, "", nil, err
 	}
 	mappings := make([]*mapping, len(toks))
-	var shared *mapping
+	var shared, placed *mapping // placed: a mapping that says which database the statement runs on
 	for i, tok := range toks {
 		if tok.kind != tokTable || tenantFilterAlias(tok.text) != "-" {
 			continue
 		}
 		bd := db.bindingNamed(tok.text)
 		if bd == nil {
-			return id, q, "", nil, fmt.Errorf("%w: {%s} names no registered model", ErrInvalidQuery, tok.text)
+			return id, nil, "", nil, fmt.Errorf("%w: {%s} names no registered model", ErrInvalidQuery, tok.text)
 		}
 		if mappings[i], err = db.mapping(ctx, bd, id); err != nil {
-			return id, q, "", nil, err
+			return id, nil, "", nil, err
 		}
 		if mappings[i].shared {
 			shared = mappings[i]
 		}
+		if placed != nil && placed.database != mappings[i].database {
+			return id, nil, "", nil, fmt.Errorf("%w: tenant %q's %s and %s are in different databases; one statement cannot join them", ErrInvalidQuery, id, placed.model.name, mappings[i].model.name)
+		}
+		placed = mappings[i]
+	}
+	// The statement runs where its tables are; one that names none runs in
+	// the tenant's own database if it has one, else in the DB's.
+	var database string
+	if placed != nil {
+		database = placed.database
+	} else if database, err = db.homeDatabase(ctx, id); errors.Is(err, ErrTenantNotFound) {
+		database = ""
+	} else if err != nil {
+		return id, nil, "", nil, err
+	}
+	var q querier
+	switch {
+	case tx != nil && tx.database != database:
+		return id, nil, "", nil, fmt.Errorf("%w: the statement's tables are in another database than tenant %q's transaction", ErrInvalidQuery, id)
+	case tx != nil:
+		q = tx.be
+	default:
+		q = db.backendFor(id, database)
 	}
 	if shared != nil && tenantFilters == 0 {
 		return id, q, "", nil, fmt.Errorf("%w: the statement names the shared table of %s but not the {tenant} filter: add WHERE {tenant} (or {alias.tenant} for an alias), which keeps it to the tenant's rows", ErrInvalidQuery, shared.model.name)

@@ -44,6 +44,63 @@ func (db *DB) rlsDDL(mp *mapping) []string {
 	}
 }
 
+// ensureRowSecurity gives every shared table the catalog records its
+// row-level security, if it lacks it: a table made by a handle without
+// Config.RowLevelSecurity gets it when the first handle with it opens.
+// Tables that have it are not touched (the DDL would lock them).
+func (db *DB) ensureRowSecurity(ctx context.Context) error {
+	if !db.cfg.RowLevelSecurity {
+		return nil
+	}
+	r, err := db.be.query(ctx, db.cat.sharedTablesSQL)
+	if err != nil {
+		return err
+	}
+	var tables []*mapping
+	for r.Next() {
+		var schema, table string
+		if err := r.Scan(&schema, &table); err != nil {
+			r.Close()
+			return err
+		}
+		tables = append(tables, &mapping{shared: true, schema: schema, table: table, qtable: qualifiedIdent(db.dialect, schema, table)})
+	}
+	r.Close()
+	if err := r.Err(); err != nil {
+		return err
+	}
+	for _, mp := range tables {
+		var ok bool
+		err := db.be.queryRow(ctx, `SELECT c.relrowsecurity AND c.relforcerowsecurity AND EXISTS (
+			SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = $2)
+			FROM pg_class c WHERE c.oid = to_regclass($1)`, mp.qtable, RowSecurityPolicy).Scan(&ok)
+		if isNoRows(err) {
+			continue // recorded but not there: Create makes it, with its policy
+		}
+		if err != nil {
+			return err
+		}
+		if ok {
+			continue
+		}
+		err = inTx(ctx, db.be, func(tx querier) error {
+			if _, err := tx.exec(ctx, db.cat.lockSQL); err != nil {
+				return err
+			}
+			for _, s := range db.rlsDDL(mp) {
+				if _, err := tx.exec(ctx, s); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("%w: shared table %s has no row-level security policy, and adding it failed (the role must own the table): %w", ErrRowSecurity, mp.qtable, err)
+		}
+	}
+	return nil
+}
+
 // checkRowSecurity refuses row-level security where it would silently not
 // apply.
 func (db *DB) checkRowSecurity(ctx context.Context) error {

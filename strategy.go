@@ -63,10 +63,17 @@ func SchemaPerTenant(template string) Strategy {
 
 // DatabasePerTenant keeps each tenant's tables in a database of its own,
 // named by template ("" means "{tenant}"); each table is named after its
-// model. On MySQL and MariaDB, where a "schema" is a database, the tenant's
-// databases are reached by qualified names (`acme`.`case`) over the shared
-// pool. PostgreSQL and SQLite (a pool or a file per tenant) are not
-// available yet: Register reports it.
+// model.
+//
+// On MySQL and MariaDB, where a "schema" is a database, the tenant's
+// databases are reached by qualified names (`acme`.`case`) over the DB's
+// pool. On PostgreSQL each tenant gets a database made with CREATE
+// DATABASE (the role needs CREATEDB), its tables in its public schema; on
+// SQLite a file, template + ".db", under Config.TenantDir. Both are reached
+// on connections of their own, opened when a call needs one and shared by
+// all tenants under one cap, Config.TenantMaxConns: an idle connection to
+// one tenant's database is closed to make room for another's, least
+// recently used first. A tenant has at most one database of its own.
 func DatabasePerTenant(template string) Strategy {
 	return Strategy{kind: databasePerTenant, template: template}
 }
@@ -121,9 +128,6 @@ func (s Strategy) resolve(m *Model, d dialect.Dialect) (Strategy, error) {
 			s.template = TenantToken
 		}
 	case databasePerTenant:
-		if d.Features()&dialect.Databases == 0 {
-			return s, fmt.Errorf("%w: DatabasePerTenant is available on MySQL and MariaDB only so far, not on %s (use SchemaPerTenant or TablePerTenant)", ErrInvalidModel, d.Name())
-		}
 		if s.template == "" {
 			s.template = TenantToken
 		}
@@ -134,6 +138,12 @@ func (s Strategy) resolve(m *Model, d dialect.Dialect) (Strategy, error) {
 		if !validName(s.template, d.MaxIdentifierLength()) {
 			return s, fmt.Errorf("%w: shared table name %q: use a-z, 0-9 and _, at most %d bytes, no %s", ErrInvalidModel, s.template, d.MaxIdentifierLength(), TenantToken)
 		}
+		if d.ReservedPrefix(s.template) {
+			return s, fmt.Errorf("%w: shared table name %q begins with a prefix %s reserves", ErrInvalidModel, s.template, d.Name())
+		}
+		if isCatalogTable(s.template) {
+			return s, fmt.Errorf("%w: shared table name %q is a catalog table's", ErrInvalidModel, s.template)
+		}
 		if f := m.byCol[TenantColumn]; f != nil {
 			return s, fmt.Errorf("%w: field %s: column %q is the tenant column SharedTable adds; rename the field's column", ErrInvalidModel, f.goName, TenantColumn)
 		}
@@ -143,6 +153,9 @@ func (s Strategy) resolve(m *Model, d dialect.Dialect) (Strategy, error) {
 	}
 	if strings.Count(s.template, TenantToken) != 1 {
 		return s, fmt.Errorf("%w: name template %q must contain %s exactly once", ErrInvalidModel, s.template, TenantToken)
+	}
+	if head, _, _ := strings.Cut(s.template, TenantToken); head != "" && d.ReservedPrefix(head) {
+		return s, fmt.Errorf("%w: name template %q begins with a prefix %s reserves", ErrInvalidModel, s.template, d.Name())
 	}
 	static := strings.Replace(s.template, TenantToken, "", 1)
 	if len(static) > 40 {

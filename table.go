@@ -46,9 +46,12 @@ func (t *Table[T]) target(ctx context.Context) (*mapping, querier, error) {
 		return nil, nil, err
 	}
 	if tx != nil {
+		if mp.database != tx.database {
+			return nil, nil, fmt.Errorf("%w: tenant %q's %s is in another database than its transaction", ErrInvalidQuery, id, mp.model.name)
+		}
 		return mp, tx.be, nil
 	}
-	return mp, t.db.backendFor(id), nil
+	return mp, t.db.backendFor(id, mp.database), nil
 }
 
 func (t *Table[T]) fail(op string, ctx context.Context, err error) error {

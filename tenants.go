@@ -95,7 +95,10 @@ func (ts *Tenants) create(ctx context.Context, id string, o createOptions) (Tena
 		}
 		return nil
 	}
-	if db.dialect.Features()&dialect.TransactionalDDL != 0 {
+	switch {
+	case prov.database != "":
+		err = db.provisionOwnDatabase(ctx, insertTenant, prov, id)
+	case db.dialect.Features()&dialect.TransactionalDDL != 0:
 		err = inTx(ctx, db.be, func(tx querier) error {
 			if len(prov.shared) > 0 && db.cat.lockSQL != "" {
 				// Two Creates making the same shared table at once would
@@ -115,12 +118,12 @@ func (ts *Tenants) create(ctx context.Context, id string, o createOptions) (Tena
 			}
 			for _, s := range prov.stmts {
 				if _, err := tx.exec(ctx, s.sql); err != nil {
-					return fmt.Errorf("%w\n\tin: %s", err, s.sql)
+					return ddlError(err, s.sql)
 				}
 			}
 			return nil
 		})
-	} else {
+	default:
 		err = db.provisionWithoutTx(ctx, insertTenant, prov, id)
 	}
 	if err != nil {
@@ -158,7 +161,7 @@ func (db *DB) provisionWithoutTx(ctx context.Context, insertTenant func(querier)
 	}
 	for i, s := range prov.stmts {
 		if _, err := db.be.exec(ctx, s.sql); err != nil {
-			errs := []error{fmt.Errorf("%w\n\tin: %s", err, s.sql)}
+			errs := []error{ddlError(err, s.sql)}
 			undo := func(sql string, args ...any) {
 				if _, err := db.be.exec(cleanup, sql, args...); err != nil {
 					errs = append(errs, fmt.Errorf("undoing the tenant (run it again or drop it): %w\n\tin: %s", err, sql))
@@ -211,6 +214,8 @@ type provision struct {
 	placements map[string]placement // by model name
 	shared     []string             // quoted shared tables the DDL makes if missing
 	checks     []string             // statements that fail if a shared table exists with other columns
+	database   string               // the tenant's own database (PostgreSQL, SQLite), "" for none
+	dbStmts    []string             // the DDL to run in it
 }
 
 // checkShared runs, before any DDL, the checks that a shared table which
@@ -233,7 +238,7 @@ func (db *DB) provisionDDL(bindings []*binding, key string) (provision, error) {
 	schemas := map[string]bool{}
 	for _, b := range bindings {
 		pl := db.placementOf(b.strategy, key, b.model.name)
-		for _, name := range []string{pl.schema, pl.table} {
+		for _, name := range []string{pl.database, pl.schema, pl.table} {
 			if db.dialect.ReservedPrefix(name) {
 				return p, fmt.Errorf("%w: the physical name %q begins with a prefix %s reserves", ErrInvalidTenantID, name, db.dialect.Name())
 			}
@@ -243,6 +248,18 @@ func (db *DB) provisionDDL(bindings []*binding, key string) (provision, error) {
 		}
 		p.placements[b.model.name] = pl
 		mp := buildMapping(db.dialect, b.model, "", pl)
+		if pl.database != "" {
+			switch p.database {
+			case "":
+				p.database = pl.database
+				p.objs = append(p.objs, object{kind: "database", name: pl.database})
+			case pl.database:
+			default:
+				return p, fmt.Errorf("%w: models %s place the tenant in two databases of its own, %q and %q; a tenant has at most one", ErrInvalidModel, b.model.name, p.database, pl.database)
+			}
+			p.dbStmts = append(p.dbStmts, mp.ddl(db.dialect, false)...)
+			continue
+		}
 		if pl.kind == sharedTable {
 			p.objs = append(p.objs, object{kind: "table", schema: pl.schema, name: pl.table, model: b.model.name, shared: true})
 			if _, ready := db.sharedReady.Load(mp.qtable); ready || slices.Contains(p.shared, mp.qtable) {
@@ -327,16 +344,38 @@ func ConfirmDrop(id string) DropConfirmation { return DropConfirmation{id: id} }
 // unless confirm names the same tenant, so a wrong variable cannot drop one
 // tenant while meaning another.
 func (ts *Tenants) Drop(ctx context.Context, id string, confirm DropConfirmation) error {
-	return opError("drop tenant", id, "", ts.drop(ctx, id, confirm))
+	return opError("drop tenant", id, "", ts.drop(ctx, id, confirm, true))
 }
 
-func (ts *Tenants) drop(ctx context.Context, id string, confirm DropConfirmation) error {
+// drop deletes a tenant; dropDatabases=false leaves its own database (one
+// that Create found in the way and did not make).
+func (ts *Tenants) drop(ctx context.Context, id string, confirm DropConfirmation, dropDatabases bool) error {
 	db := ts.db
 	if err := ValidateTenantID(id); err != nil {
 		return err
 	}
 	if confirm.id != id {
 		return fmt.Errorf("%w: pass tenantmap.ConfirmDrop(%q)", ErrDropNotConfirmed, id)
+	}
+	if dropDatabases && db.tenantDBs != nil {
+		// Databases first, outside any transaction (PostgreSQL cannot drop
+		// one inside): a drop cut short leaves the catalog records, and
+		// running it again finishes it.
+		if _, err := db.cat.get(ctx, db.be, id); err != nil {
+			return err
+		}
+		objs, err := db.cat.objects(ctx, db.be, id)
+		if err != nil {
+			return err
+		}
+		db.reg.InvalidateTenant(id)
+		for _, o := range objs {
+			if o.kind == "database" {
+				if err := db.dropDatabase(ctx, o.name); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	run := inTx
 	if db.dialect.Features()&dialect.TransactionalDDL == 0 {

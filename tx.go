@@ -8,9 +8,10 @@ type ctxTxKey struct{}
 
 // txState is a transaction of one tenant, carried in a context.
 type txState struct {
-	db     *DB
-	tenant string
-	be     txBackend
+	db       *DB
+	tenant   string
+	database string // the tenant's own database the transaction is on; "" for the DB's
+	be       txBackend
 }
 
 func txFrom(ctx context.Context, db *DB) *txState {
@@ -40,7 +41,12 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 	if err := ValidateTenantID(id); err != nil {
 		return opError("transaction", id, "", err)
 	}
-	return inTx(ctx, db.backendFor(id), func(q querier) error {
-		return fn(context.WithValue(ctx, ctxTxKey{}, &txState{db: db, tenant: id, be: q.(txBackend)}))
+	// A tenant with a database of its own has its transactions there.
+	database, err := db.homeDatabase(ctx, id)
+	if err != nil {
+		return opError("transaction", id, "", err)
+	}
+	return inTx(ctx, db.backendFor(id, database), func(q querier) error {
+		return fn(context.WithValue(ctx, ctxTxKey{}, &txState{db: db, tenant: id, database: database, be: q.(txBackend)}))
 	})
 }

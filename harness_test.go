@@ -319,8 +319,40 @@ var pgDBPrefix = "tmdb" + randomSuffix()[:6] + "_"
 func postgresOpenDatabases(t testing.TB) *tenantmap.DB {
 	t.Helper()
 	db := postgresOpen(t)
-	t.Cleanup(func() { dropPostgresDatabases(t, pgDBPrefix) })
+	dropOwnDatabasesAtCleanup(t, db)
 	return db
+}
+
+// dropOwnDatabasesAtCleanup drops, when the test ends, the databases db's
+// catalog records for its tenants (and only those: tests run in parallel,
+// each with databases of its own).
+func dropOwnDatabasesAtCleanup(t testing.TB, db *tenantmap.DB) {
+	t.Cleanup(func() {
+		rows, err := db.Query(tenantmap.WithTenant(context.Background(), "none"), "SELECT object_name FROM "+tenantmap.ObjectTable+" WHERE kind = 'database'")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		var names []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Error(err)
+			}
+			names = append(names, n)
+		}
+		rows.Close()
+		if len(names) == 0 {
+			return
+		}
+		conn, _ := pgAdmin(t)
+		defer conn.Close(context.Background())
+		for _, n := range names {
+			if _, err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)"); err != nil {
+				t.Error(err)
+			}
+		}
+	})
 }
 
 // dropPostgresDatabases drops every database whose name begins with prefix.

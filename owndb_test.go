@@ -1,0 +1,384 @@
+package tenantmap_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"math/rand/v2"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/tenantmap/tenantmap"
+)
+
+// ownNote is the model of the tests of tenants' own databases.
+type ownNote struct {
+	ID    int64  `tm:"id,pk"`
+	Owner string `tm:"owner"`
+	Body  string `tm:"body"`
+}
+
+// ownDBBackends are the databases where DatabasePerTenant gives a tenant
+// connections of its own.
+var ownDBBackends = []struct {
+	name   string
+	open   func(t testing.TB, maxConns int) *tenantmap.DB
+	prefix string
+}{
+	{"sqlite", func(t testing.TB, maxConns int) *tenantmap.DB {
+		cfg, err := tenantmap.ParseConfig("sqlite:" + t.TempDir() + "/main.db")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.TenantMaxConns = maxConns
+		return openCfg(t, cfg)
+	}, ""},
+	{"postgres", func(t testing.TB, maxConns int) *tenantmap.DB {
+		cfg, err := tenantmap.ParseConfig(newPostgresDatabase(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.TenantMaxConns = maxConns
+		db := openCfg(t, cfg)
+		dropOwnDatabasesAtCleanup(t, db)
+		return db
+	}, pgDBPrefix},
+}
+
+func openCfg(t testing.TB, cfg *tenantmap.Config) *tenantmap.DB {
+	t.Helper()
+	db, err := tenantmap.OpenConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// serverConns counts the server sessions on databases whose names begin
+// with prefix (PostgreSQL; -1 elsewhere).
+func serverConns(t testing.TB, prefix string) int {
+	t.Helper()
+	if prefix == "" {
+		return -1
+	}
+	conn, _ := pgAdmin(t)
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_stat_activity WHERE starts_with(datname, $1)", prefix).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// With one connection for every tenant database, concurrent calls of every
+// kind for many tenants all finish, with the right rows, and never more than
+// one connection is open.
+func TestOwnDatabaseCapOfOne(t *testing.T) {
+	for _, be := range ownDBBackends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			db := be.open(t, 1)
+			notes, err := tenantmap.Register[ownNote](db, tenantmap.DatabasePerTenant(be.prefix+"{tenant}"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			const tenants, workers, ops = 12, 6, 60
+			var ids []string
+			for i := range tenants {
+				ids = append(ids, fmt.Sprintf("t%02d", i))
+			}
+			mustCreate(t, db, ids...)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a deadlock fails, not hangs
+			defer cancel()
+			var mu sync.Mutex
+			inserted := map[string]int{}
+			maxOpen := 0
+			var wg sync.WaitGroup
+			errs := make(chan error, workers)
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					rng := rand.New(rand.NewPCG(uint64(w), 7))
+					for range ops {
+						id := ids[rng.IntN(tenants)]
+						tctx := tenantmap.WithTenant(ctx, id)
+						var err error
+						switch rng.IntN(5) {
+						case 0:
+							n := &ownNote{Owner: id, Body: "x"}
+							if err = notes.Insert(tctx, n); err == nil {
+								var got *ownNote
+								if got, err = notes.Get(tctx, n.ID); err == nil && got.Owner != id {
+									err = fmt.Errorf("tenant %s read %+v", id, got)
+								}
+								mu.Lock()
+								inserted[id]++
+								mu.Unlock()
+							}
+						case 1:
+							for n, e := range notes.All(tctx, tenantmap.Query{}) {
+								if e != nil {
+									err = e
+									break
+								}
+								if n.Owner != id {
+									err = fmt.Errorf("tenant %s streamed %+v", id, n)
+									break
+								}
+							}
+						case 2:
+							err = db.InTx(tctx, func(ctx context.Context) error {
+								n := &ownNote{Owner: id, Body: "tx"}
+								if err := notes.Insert(ctx, n); err != nil {
+									return err
+								}
+								_, err := notes.Count(ctx, tenantmap.Query{})
+								return err
+							})
+							if err == nil {
+								mu.Lock()
+								inserted[id]++
+								mu.Unlock()
+							}
+						case 3:
+							var c int64
+							err = db.QueryRow(tctx, []any{&c}, "SELECT count(*) FROM {own_note} WHERE owner <> ? AND {tenant}", id)
+							if err == nil && c != 0 {
+								err = fmt.Errorf("tenant %s counted %d foreign rows", id, c)
+							}
+						case 4:
+							// Stopping a stream early gives its connection back.
+							for range notes.All(tctx, tenantmap.Query{}) {
+								break
+							}
+						}
+						if err != nil {
+							errs <- fmt.Errorf("tenant %s: %w", id, err)
+							return
+						}
+						mu.Lock()
+						maxOpen = max(maxOpen, db.TenantConnStats().Open)
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			if maxOpen > 1 {
+				t.Errorf("%d connections open at once, the cap is 1", maxOpen)
+			}
+			if n := serverConns(t, be.prefix); n > 1 {
+				t.Errorf("the server has %d sessions on tenant databases, the cap is 1", n)
+			}
+			for _, id := range ids {
+				if c, err := notes.Count(tenantmap.WithTenant(ctx, id), tenantmap.Query{}); err != nil || int(c) != inserted[id] {
+					t.Errorf("tenant %s has %d rows, %v; want %d", id, c, err, inserted[id])
+				}
+			}
+			st := db.TenantConnStats()
+			if st.Max != 1 || st.Open > 1 || st.Waits == 0 || st.Evictions == 0 {
+				t.Errorf("stats %+v: want Max 1, Open <= 1, and waits and evictions under this load", st)
+			}
+		})
+	}
+}
+
+// The connection idle longest is the one closed to make room.
+func TestOwnDatabaseLeastRecentlyUsed(t *testing.T) {
+	prefix := pgDBPrefix
+	cfg, err := tenantmap.ParseConfig(newPostgresDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TenantMaxConns = 3
+	t.Cleanup(func() { dropPostgresDatabases(t, prefix+"lru_") })
+	strategy := tenantmap.DatabasePerTenant(prefix + "lru_{tenant}")
+	maker := openCfg(t, cfg)
+	if _, err := tenantmap.Register[ownNote](maker, strategy); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, maker, "a", "b", "c", "d")
+	maker.Close() // Create used connections; start from none
+	db := openCfg(t, cfg)
+	notes, err := tenantmap.Register[ownNote](db, strategy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	touch := func(id string) {
+		t.Helper()
+		if _, err := notes.Count(tenantmap.WithTenant(ctx, id), tenantmap.Query{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sessions := func() []string {
+		t.Helper()
+		conn, _ := pgAdmin(t)
+		defer conn.Close(ctx)
+		rows, _ := conn.Query(ctx, "SELECT datname FROM pg_stat_activity WHERE starts_with(datname, $1) ORDER BY 1", prefix+"lru_")
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return names
+	}
+	for _, id := range []string{"a", "b", "c", "a", "d"} { // b is now the least recently used
+		touch(id)
+	}
+	want := []string{prefix + "lru_a", prefix + "lru_c", prefix + "lru_d"}
+	// A closed session leaves pg_stat_activity a moment after the client
+	// closes it; poll briefly for the server to catch up.
+	var got []string
+	for range 50 {
+		if got = sessions(); slices.Equal(got, want) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("sessions on %v, want %v (b's connection, idle longest, closed for d's)", got, want)
+	}
+	if st := db.TenantConnStats(); st.Open != 3 || st.Idle != 3 || st.Evictions != 1 || st.Dials != 4 {
+		t.Errorf("stats %+v: want 3 open and idle, 4 dials, 1 eviction", st)
+	}
+}
+
+// A call waiting for a connection gives up with its context, and the
+// connection it would have had goes to the next caller.
+func TestOwnDatabaseWaitHonoursContext(t *testing.T) {
+	for _, be := range ownDBBackends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			db := be.open(t, 1)
+			notes, err := tenantmap.Register[ownNote](db, tenantmap.DatabasePerTenant(be.prefix+"{tenant}"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustCreate(t, db, "holder", "waiter")
+			bg := context.Background()
+			for range 3 {
+				if err := notes.Insert(tenantmap.WithTenant(bg, "holder"), &ownNote{Owner: "holder"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// holder's stream keeps the one connection while it is open.
+			next, stop := iter.Pull2(notes.All(tenantmap.WithTenant(bg, "holder"), tenantmap.Query{}))
+			if _, err, ok := next(); !ok || err != nil {
+				t.Fatalf("holder's first row: %v %v", ok, err)
+			}
+			short, cancel := context.WithTimeout(tenantmap.WithTenant(bg, "waiter"), 100*time.Millisecond)
+			_, err = notes.Count(short, tenantmap.Query{})
+			cancel()
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("waiting past its deadline: %v, want context.DeadlineExceeded", err)
+			}
+			stop()
+			if c, err := notes.Count(tenantmap.WithTenant(bg, "waiter"), tenantmap.Query{}); err != nil || c != 0 {
+				t.Errorf("after the stream closed: %d, %v", c, err)
+			}
+		})
+	}
+}
+
+// A role the server does not let create databases gets ErrPermissionDenied
+// from Create, and nothing of the tenant is left.
+func TestOwnDatabaseCreateRefused(t *testing.T) {
+	u := rlsDatabaseURL(t) // a role without CREATEDB, owning its database
+	db, err := tenantmap.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	notes, err := tenantmap.Register[ownNote](db, tenantmap.DatabasePerTenant(pgDBPrefix+"{tenant}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := physicalTables(t, db)
+	_, err = db.Tenants().Create(context.Background(), "refused")
+	if !errors.Is(err, tenantmap.ErrPermissionDenied) {
+		t.Fatalf("Create without CREATEDB: %v, want ErrPermissionDenied", err)
+	}
+	if _, err := db.Tenants().Get(context.Background(), "refused"); !errors.Is(err, tenantmap.ErrTenantNotFound) {
+		t.Errorf("the refused tenant is in the catalog: %v", err)
+	}
+	if _, err := notes.Count(tenantmap.WithTenant(context.Background(), "refused"), tenantmap.Query{}); !errors.Is(err, tenantmap.ErrTenantNotFound) {
+		t.Errorf("calls for the refused tenant: %v, want ErrTenantNotFound", err)
+	}
+	if after := physicalTables(t, db); !slices.Equal(before, after) {
+		t.Errorf("tables changed:\n%v\n%v", before, after)
+	}
+	if ownDatabaseExists(t, db, "refused") {
+		t.Error("the refused tenant's database exists")
+	}
+	// The same id works once a role that may create databases makes it.
+	admin, err := tenantmap.Open(context.Background(), adminURLFor(t, u))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	t.Cleanup(func() { dropPostgresDatabases(t, pgDBPrefix+"refused") })
+	if _, err := tenantmap.Register[ownNote](admin, tenantmap.DatabasePerTenant(pgDBPrefix+"{tenant}")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Tenants().Create(context.Background(), "refused"); err != nil {
+		t.Fatalf("Create by a role with CREATEDB after a refused one: %v", err)
+	}
+}
+
+// adminURLFor returns u with the superuser the tests' server URL names.
+func adminURLFor(t testing.TB, u string) string {
+	t.Helper()
+	conn, _ := pgAdmin(t)
+	defer conn.Close(context.Background())
+	parsed, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed.User = url.User(conn.Config().User)
+	return parsed.String()
+}
+
+// Dropping a tenant closes its connections and removes its database; its
+// id then starts afresh.
+func TestOwnDatabaseDrop(t *testing.T) {
+	for _, be := range ownDBBackends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			db := be.open(t, 4)
+			notes, err := tenantmap.Register[ownNote](db, tenantmap.DatabasePerTenant(be.prefix+"{tenant}"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustCreate(t, db, "gone", "kept")
+			bg := context.Background()
+			for _, id := range []string{"gone", "kept"} {
+				if err := notes.Insert(tenantmap.WithTenant(bg, id), &ownNote{Owner: id}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := db.Tenants().Drop(bg, "gone", tenantmap.ConfirmDrop("gone")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := notes.Count(tenantmap.WithTenant(bg, "gone"), tenantmap.Query{}); !errors.Is(err, tenantmap.ErrTenantNotFound) {
+				t.Errorf("after Drop: %v, want ErrTenantNotFound", err)
+			}
+			if c, err := notes.Count(tenantmap.WithTenant(bg, "kept"), tenantmap.Query{}); err != nil || c != 1 {
+				t.Errorf("kept after gone's drop: %d, %v", c, err)
+			}
+			mustCreate(t, db, "gone")
+			if c, err := notes.Count(tenantmap.WithTenant(bg, "gone"), tenantmap.Query{}); err != nil || c != 0 {
+				t.Errorf("re-created gone: %d rows, %v; want 0", c, err)
+			}
+		})
+	}
+}

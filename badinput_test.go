@@ -413,8 +413,8 @@ func TestBadInput(t *testing.T) {
 				static = 0 // the schema is the key; the table is "note"
 			case "mysql/database":
 				static = len(mysqlDBPrefix) // the database is prefix+key; the table is "note"
-			case "postgres/database":
-				static = len(pgDBPrefix)
+			case "postgres/database", "pgbouncer/database":
+				static = len(ownDBName(db, ""))
 			case "sqlite/database":
 				static = 0 // the file is key.db
 			}

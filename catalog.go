@@ -284,12 +284,30 @@ func (c *catalog) record(ctx context.Context, q querier, tenant string, objs []o
 				}
 			}
 			if isUniqueViolation(err) {
-				return fmt.Errorf("%w: %s %s belongs to another tenant", ErrNameConflict, o.kind, qualified(o.schema, o.name))
+				return fmt.Errorf("%w: %s %s is another tenant's, or a shared table", ErrNameConflict, o.kind, qualified(o.schema, o.name))
 			}
 			return err
 		}
 	}
 	return nil
+}
+
+// sharedTables lists the shared tables the catalog records.
+func (c *catalog) sharedTables(ctx context.Context, q querier) ([]placement, error) {
+	r, err := q.query(ctx, c.sharedTablesSQL)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []placement
+	for r.Next() {
+		p := placement{kind: sharedTable}
+		if err := r.Scan(&p.schema, &p.table); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, r.Err()
 }
 
 // objects lists a tenant's recorded objects.

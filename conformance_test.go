@@ -682,13 +682,15 @@ func TestConformanceCreateFailsCleanly(t *testing.T) {
 			blocker = "CREATE TABLE comment (x INT)"
 		}
 		switch b.name {
-		case "postgres/database":
+		case "postgres/database", "pgbouncer/database":
+			name := ownDBName(f.db, "acme")
 			conn, _ := pgAdmin(t)
-			_, err := conn.Exec(context.Background(), "CREATE DATABASE "+pgDBPrefix+"acme")
+			_, err := conn.Exec(context.Background(), "CREATE DATABASE "+name)
 			conn.Close(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { dropPostgresDatabases(t, name) })
 		case "sqlite/database":
 			path, _ := sqliteFiles.Load(f.db)
 			dir := strings.TrimSuffix(path.(string), ".db") + "_tenants"

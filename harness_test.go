@@ -319,8 +319,20 @@ var pgDBPrefix = "tmdb" + randomSuffix()[:6] + "_"
 func postgresOpenDatabases(t testing.TB) *tenantmap.DB {
 	t.Helper()
 	db := postgresOpen(t)
+	ownDBPrefixes.Store(db, pgDBPrefix)
 	dropOwnDatabasesAtCleanup(t, db)
 	return db
+}
+
+// ownDBPrefixes maps PostgreSQL handles whose tenants have databases of
+// their own to the prefix of those databases' names.
+var ownDBPrefixes sync.Map
+
+// ownDBName is the name of the database of the tenant whose key is key on
+// a handle of postgresOpenDatabases or the PgBouncer equivalent.
+func ownDBName(db *tenantmap.DB, key string) string {
+	prefix, _ := ownDBPrefixes.Load(db)
+	return prefix.(string) + key
 }
 
 // dropOwnDatabasesAtCleanup drops, when the test ends, the databases db's
@@ -379,7 +391,7 @@ func dropPostgresDatabases(t testing.TB, prefix string) {
 
 // isOwnDB reports whether b gives each tenant a database reached on
 // connections of its own (PostgreSQL, SQLite).
-func isOwnDB(b backend) bool { return b.name == "postgres/database" || b.name == "sqlite/database" }
+func isOwnDB(b backend) bool { return strings.HasSuffix(b.name, "/database") && b.name != "mysql/database" }
 
 // ownDatabaseExists reports whether the own database DatabasePerTenant
 // gives the tenant whose key is key exists: on PostgreSQL a database named
@@ -396,7 +408,7 @@ func ownDatabaseExists(t testing.TB, db *tenantmap.DB, key string) bool {
 	conn, _ := pgAdmin(t)
 	defer conn.Close(context.Background())
 	var n int
-	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_database WHERE datname = $1", pgDBPrefix+key).Scan(&n); err != nil {
+	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_database WHERE datname = $1", ownDBName(db, key)).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n == 1
@@ -413,6 +425,12 @@ var backends = []backend{
 	{"mysql/database", mysqlOpenDatabases, func(string) tenantmap.Strategy { return tenantmap.DatabasePerTenant(mysqlDBPrefix + "{tenant}") }},
 	{"sqlite/database", sqliteOpen, func(string) tenantmap.Strategy { return tenantmap.DatabasePerTenant("") }},
 	{"postgres/database", postgresOpenDatabases, func(string) tenantmap.Strategy { return tenantmap.DatabasePerTenant(pgDBPrefix + "{tenant}") }},
+	{"pgbouncer/database", func(t testing.TB) *tenantmap.DB {
+		db := pgbouncerOpen(t)
+		ownDBPrefixes.Store(db, pgDBPrefix+"b_")
+		dropOwnDatabasesAtCleanup(t, db)
+		return db
+	}, func(string) tenantmap.Strategy { return tenantmap.DatabasePerTenant(pgDBPrefix + "b_{tenant}") }},
 	{"sqlite/shared", sqliteOpen, shared},
 	{"postgres/shared", postgresOpen, shared},
 	{"postgres/shared-rls", postgresRLSOpen, shared},

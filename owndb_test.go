@@ -45,6 +45,7 @@ var ownDBBackends = []struct {
 		}
 		cfg.TenantMaxConns = maxConns
 		db := openCfg(t, cfg)
+		ownDBPrefixes.Store(db, pgDBPrefix)
 		dropOwnDatabasesAtCleanup(t, db)
 		return db
 	}, pgDBPrefix},
@@ -299,6 +300,7 @@ func TestOwnDatabaseCreateRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	ownDBPrefixes.Store(db, pgDBPrefix)
 	notes, err := tenantmap.Register[ownNote](db, tenantmap.DatabasePerTenant(pgDBPrefix+"{tenant}"))
 	if err != nil {
 		t.Fatal(err)

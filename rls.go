@@ -52,24 +52,12 @@ func (db *DB) ensureRowSecurity(ctx context.Context) error {
 	if !db.cfg.RowLevelSecurity {
 		return nil
 	}
-	r, err := db.be.query(ctx, db.cat.sharedTablesSQL)
+	shared, err := db.cat.sharedTables(ctx, db.be)
 	if err != nil {
 		return err
 	}
-	var tables []*mapping
-	for r.Next() {
-		var schema, table string
-		if err := r.Scan(&schema, &table); err != nil {
-			r.Close()
-			return err
-		}
-		tables = append(tables, &mapping{shared: true, schema: schema, table: table, qtable: qualifiedIdent(db.dialect, schema, table)})
-	}
-	r.Close()
-	if err := r.Err(); err != nil {
-		return err
-	}
-	for _, mp := range tables {
+	for _, p := range shared {
+		mp := &mapping{shared: true, schema: p.schema, table: p.table, qtable: qualifiedIdent(db.dialect, p.schema, p.table)}
 		var ok bool
 		err := db.be.queryRow(ctx, `SELECT c.relrowsecurity AND c.relforcerowsecurity AND EXISTS (
 			SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = $2)

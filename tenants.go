@@ -246,6 +246,11 @@ func (db *DB) provisionDDL(bindings []*binding, key string) (provision, error) {
 		if pl.schema == db.cfg.Schema && isCatalogTable(pl.table) {
 			return p, fmt.Errorf("%w: %q is a catalog table", ErrNameConflict, pl.table)
 		}
+		for model, other := range p.placements {
+			if other.database == pl.database && other.schema == pl.schema && other.table == pl.table && (pl.kind != sharedTable || other.kind != sharedTable) {
+				return p, fmt.Errorf("%w: models %s and %s would both have the table %s", ErrNameConflict, model, b.model.name, qualified(pl.schema, pl.table))
+			}
+		}
 		p.placements[b.model.name] = pl
 		mp := buildMapping(db.dialect, b.model, "", pl)
 		if pl.database != "" {
@@ -393,7 +398,7 @@ func (ts *Tenants) drop(ctx context.Context, id string, confirm DropConfirmation
 		if err != nil {
 			return err
 		}
-		places, err := db.cat.placements(ctx, tx, id)
+		shared, err := db.cat.sharedTables(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -405,12 +410,11 @@ func (ts *Tenants) drop(ctx context.Context, id string, confirm DropConfirmation
 				return err
 			}
 		}
-		// In a shared table only the tenant's rows go.
+		// In a shared table only the tenant's rows go: from every shared
+		// table, as a model registered after the tenant was made keeps its
+		// rows in its shared table without a placement record.
 		rlsSet := false
-		for _, p := range places {
-			if p.kind != sharedTable {
-				continue
-			}
+		for _, p := range shared {
 			if db.cfg.RowLevelSecurity && !rlsSet {
 				if _, err := tx.exec(ctx, setTenantSQL, id); err != nil {
 					return err

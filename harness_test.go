@@ -391,7 +391,9 @@ func dropPostgresDatabases(t testing.TB, prefix string) {
 
 // isOwnDB reports whether b gives each tenant a database reached on
 // connections of its own (PostgreSQL, SQLite).
-func isOwnDB(b backend) bool { return strings.HasSuffix(b.name, "/database") && b.name != "mysql/database" }
+func isOwnDB(b backend) bool {
+	return strings.HasSuffix(b.name, "/database") && b.name != "mysql/database"
+}
 
 // ownDatabaseExists reports whether the own database DatabasePerTenant
 // gives the tenant whose key is key exists: on PostgreSQL a database named

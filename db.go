@@ -83,7 +83,10 @@ type Config struct {
 	// TenantMaxConns caps the connections open at once to tenants' own
 	// databases (DatabasePerTenant on PostgreSQL and SQLite), all tenants
 	// together; DefaultTenantMaxConns if 0. The DB's own pool (the catalog,
-	// and every other strategy) is capped by MaxConns.
+	// and every other strategy) is capped by MaxConns. As with any pool, a
+	// goroutine that holds connections (rows it has not closed, a
+	// transaction) and asks for one more can wait for itself when the cap is
+	// reached: keep the cap above the connections one goroutine holds.
 	TenantMaxConns int
 	// TenantDir is the directory of the tenants' database files for
 	// DatabasePerTenant on SQLite; by default the main file's name without

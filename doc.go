@@ -7,9 +7,11 @@
 // columns, key and indexes, and the field offsets used to read and write rows
 // without reflection per row. For each tenant, tenantmap builds at run time a
 // mapping of the model onto the tenant's physical home — chosen by the model's
-// [Strategy]: a table of its own ([TablePerTenant]) or a schema of its own
-// ([SchemaPerTenant], PostgreSQL) — with the tenant's quoted names and its SQL
-// rendered once. The [Registry] caches mappings, so the next call for that
+// [Strategy], or for one tenant by [WithPlacement]: a table of its own
+// ([TablePerTenant]), a schema of its own ([SchemaPerTenant], PostgreSQL), a
+// database of its own ([DatabasePerTenant]), or its rows in a table shared
+// by many tenants ([SharedTable]) — with the tenant's quoted names and its
+// SQL rendered once. The [Registry] caches mappings, so the next call for that
 // tenant costs a lock-free lookup.
 //
 // # The tenant travels in the context
@@ -22,9 +24,12 @@
 // # Stateless routing
 //
 // Every statement names its tenant's objects itself, quoted by the dialect and
-// schema-qualified. tenantmap never runs SET search_path or USE on a pooled
-// connection, so no session state can carry one tenant's context into another
-// tenant's request through a pool, a proxy or a prepared-statement cache.
+// schema-qualified, and in a shared table filters on the tenant column.
+// tenantmap never runs SET search_path or USE on a pooled connection, so no
+// session state can carry one tenant's context into another tenant's request
+// through a pool, a proxy or a prepared-statement cache. The one setting it
+// does use, for PostgreSQL row-level security, is sent with each statement
+// and lasts one transaction.
 // Values always travel as bind parameters; identifiers never come from
 // run-time input without validation and quoting.
 //
@@ -32,9 +37,10 @@
 //
 // [DB.Tenants] creates, lists and drops tenants. The catalog, control tables
 // created when the DB is opened, records each tenant, the key its physical
-// names are built from, and every table and schema it owns. [Tenants.Create]
-// provisions every registered model's tables in one transaction (on MySQL,
-// whose DDL commits at once, it undoes what it made on failure). A call never
+// names are built from, every table, schema and database it owns, and where
+// each of its models lives. [Tenants.Create] provisions every registered
+// model's tables in one transaction (where DDL commits at once — MySQL, or
+// CREATE DATABASE — it undoes what it made on failure). A call never
 // uses a physical name the catalog records as another tenant's
 // ([ErrNameConflict]), and [Tenants.Drop] removes only what is recorded as the
 // tenant's own.

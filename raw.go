@@ -38,6 +38,10 @@ func (r *Rows) Close() { r.r.Close() }
 // is there, not where (with Config.RowLevelSecurity, PostgreSQL enforces it
 // as well).
 //
+// The statement runs where its tables are; one that names no model runs in
+// the tenant's own database if it has one (DatabasePerTenant on PostgreSQL
+// and SQLite), else in the DB's. Tables in two databases cannot be joined.
+//
 //	db.Exec(ctx, "UPDATE {case} SET status = ? WHERE priority > ? AND {tenant}", "closed", 3)
 func (db *DB) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
 	id, q, stmt, args, err := db.raw(ctx, sql, args)

@@ -767,3 +767,51 @@ func TestDatabasePerTenantAvailability(t *testing.T) {
 		}
 	})
 }
+
+// Describe reads the tenant's table back from the database: the model's
+// columns in order (and the tenant column of a shared table), which may be
+// NULL, and which form the key.
+func TestConformanceDescribe(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := newFixture(t, b, "acme")
+		cols, err := f.cases.Describe(tctx("acme"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		byName := map[string]tenantmap.ColumnInfo{}
+		var names []string
+		for _, c := range cols {
+			byName[c.Name] = c
+			if c.Name != tenantmap.TenantColumn {
+				names = append(names, c.Name)
+			}
+			if c.Type == "" {
+				t.Errorf("column %s has no type", c.Name)
+			}
+		}
+		if want := f.cases.Model().Columns(); !slices.Equal(names, want) {
+			t.Errorf("columns %v, want %v", names, want)
+		}
+		_, hasTenant := byName[tenantmap.TenantColumn]
+		if hasTenant != isShared(b) {
+			t.Errorf("tenant column present: %v, want %v", hasTenant, isShared(b))
+		}
+		if c := byName["id"]; !c.Key || c.Nullable {
+			t.Errorf("id: %+v, want a non-NULL key column", c)
+		}
+		if c := byName["title"]; c.Key || c.Nullable || !strings.Contains(c.Type, "200") && !strings.HasPrefix(b.name, "sqlite/") {
+			t.Errorf("title: %+v, want a NOT NULL column of 200 characters", c)
+		}
+		if c := byName["assignee"]; !c.Nullable {
+			t.Errorf("assignee: %+v, want NULL allowed", c)
+		}
+		// The shared table's key is (tenant, id), but where the database
+		// generates keys only for a lone key (SQLite), id alone.
+		if c := byName[tenantmap.TenantColumn]; hasTenant && c.Key != !strings.HasPrefix(b.name, "sqlite/") {
+			t.Errorf("tenant column: %+v", c)
+		}
+		if _, err := f.cases.Describe(tctx("nobody")); !errors.Is(err, tenantmap.ErrTenantNotFound) {
+			t.Errorf("Describe for an unknown tenant: %v, want ErrTenantNotFound", err)
+		}
+	})
+}

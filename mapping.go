@@ -240,7 +240,9 @@ func (mp *mapping) ddl(d dialect.Dialect, ifNotExists bool) []string {
 		if f.pk && !f.auto && !compositePK {
 			b = append(b, " PRIMARY KEY"...)
 		}
-		if !f.nullable && !f.pk {
+		// A caller-set key is NOT NULL in so many words: SQLite lets NULL
+		// into a primary key that is not an INTEGER one.
+		if !f.nullable && !f.auto {
 			b = append(b, " NOT NULL"...)
 		}
 		if f.def != nil {

@@ -533,7 +533,7 @@ func TestGoldenMappingSQL(t *testing.T) {
 				deleteSQL: `DELETE FROM "t_acme"."tag" WHERE "code"=$1`,
 				countSQL:  `SELECT COUNT(*) FROM "t_acme"."tag"`,
 				ddl: []string{
-					`CREATE TABLE "t_acme"."tag" ("code" TEXT PRIMARY KEY, "label" TEXT NOT NULL, "attrs" JSONB)`,
+					`CREATE TABLE "t_acme"."tag" ("code" TEXT PRIMARY KEY NOT NULL, "label" TEXT NOT NULL, "attrs" JSONB)`,
 					`CREATE UNIQUE INDEX "tag_label_code_key" ON "t_acme"."tag" ("label")`,
 				},
 			},
@@ -549,7 +549,7 @@ func TestGoldenMappingSQL(t *testing.T) {
 				deleteSQL: "DELETE FROM `acme_tag` WHERE `code`=?1",
 				countSQL:  "SELECT COUNT(*) FROM `acme_tag`",
 				ddl: []string{
-					"CREATE TABLE `acme_tag` (`code` TEXT PRIMARY KEY, `label` TEXT NOT NULL, `attrs` TEXT)",
+					"CREATE TABLE `acme_tag` (`code` TEXT PRIMARY KEY NOT NULL, `label` TEXT NOT NULL, `attrs` TEXT)",
 					"CREATE UNIQUE INDEX `acme_tag_label_code_key` ON `acme_tag` (`label`)",
 				},
 			},

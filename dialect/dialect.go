@@ -125,6 +125,11 @@ type Dialect interface {
 	// ReservedPrefix reports whether a name is reserved for the server's own
 	// objects (pg_ on PostgreSQL, sqlite_ on SQLite).
 	ReservedPrefix(name string) bool
+	// ColumnsQuery is the introspection query that lists a table's columns
+	// in table order, each as (name, type as the database names it,
+	// nullable, part of the primary key). schema is "" where the table is
+	// in the connection's own database or file.
+	ColumnsQuery(schema, table string) (string, []any)
 }
 
 // Quote returns ident quoted by d.

@@ -58,6 +58,13 @@ func (Dialect) AppendIdent(b []byte, ident string) []byte { return dialect.Appen
 // AppendPlaceholder appends ?: MySQL's markers are positional and unnumbered.
 func (Dialect) AppendPlaceholder(b []byte, _ int) []byte { return append(b, '?') }
 
+// ColumnsQuery reads information_schema.columns; schema "" is the
+// connection's database.
+func (Dialect) ColumnsQuery(schema, table string) (string, []any) {
+	return "SELECT column_name, column_type, is_nullable = 'YES', column_key = 'PRI' FROM information_schema.columns " +
+		"WHERE table_schema = COALESCE(NULLIF(?, ''), DATABASE()) AND table_name = ? ORDER BY ordinal_position", []any{schema, table}
+}
+
 // ColumnType maps kinds onto MySQL types. Strings that are keys or indexed
 // are VARCHAR (255 unless sized): MySQL cannot index TEXT without a prefix
 // length. Times keep microseconds.

@@ -31,6 +31,17 @@ func (Dialect) AppendPlaceholder(b []byte, n int) []byte {
 	return strconv.AppendInt(append(b, '$'), int64(n), 10)
 }
 
+// ColumnsQuery reads pg_attribute, and pg_index for the primary key.
+func (d Dialect) ColumnsQuery(schema, table string) (string, []any) {
+	q := dialect.Quote(d, table)
+	if schema != "" {
+		q = dialect.Quote(d, schema) + "." + q
+	}
+	return `SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, COALESCE(a.attnum = ANY(i.indkey), false)
+		FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
+		WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, []any{q}
+}
+
 // ColumnType maps kinds onto PostgreSQL types; JSON is stored as JSONB.
 func (Dialect) ColumnType(c dialect.Column) string {
 	if c.AutoPK && c.KeyPart {

@@ -64,6 +64,12 @@ func (Dialect) ColumnType(c dialect.Column) string {
 	}
 }
 
+// ColumnsQuery reads pragma_table_info.
+func (Dialect) ColumnsQuery(_, table string) (string, []any) {
+	// An INTEGER PRIMARY KEY is the rowid, never NULL, whatever notnull says.
+	return "SELECT `name`, lower(`type`), `notnull` = 0 AND NOT (`pk` > 0 AND lower(`type`) = 'integer'), `pk` > 0 FROM pragma_table_info(?1) ORDER BY `cid`", []any{table}
+}
+
 // ReservedPrefix: names beginning with sqlite_ are SQLite's own.
 func (Dialect) ReservedPrefix(name string) bool { return dialect.HasPrefixFold(name, "sqlite_") }
 

@@ -376,12 +376,31 @@ func isUndefinedTable(err error) bool {
 }
 
 // ddlError explains a failed provisioning statement; one that failed
-// because its object exists already is ErrNameConflict.
+// because its object exists already is ErrNameConflict, one the server
+// does not allow the role ErrPermissionDenied.
 func ddlError(err error, stmt string) error {
-	if isAlreadyExists(err) {
+	switch {
+	case isAlreadyExists(err):
 		return fmt.Errorf("%w: %w\n\tin: %s", ErrNameConflict, err, stmt)
+	case isPermissionDenied(err):
+		return fmt.Errorf("%w: %w\n\tin: %s", ErrPermissionDenied, err, stmt)
 	}
 	return fmt.Errorf("%w\n\tin: %s", err, stmt)
+}
+
+// isPermissionDenied reports a privilege error from PostgreSQL (42501) or
+// MySQL (1044 no access to a database, 1142 to a table, 1227 missing
+// privilege).
+func isPermissionDenied(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "42501"
+	}
+	var my *mysql.MySQLError
+	if errors.As(err, &my) {
+		return my.Number == 1044 || my.Number == 1142 || my.Number == 1227
+	}
+	return false
 }
 
 // isAlreadyExists reports an "object exists already" error from PostgreSQL

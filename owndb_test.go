@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -382,5 +383,48 @@ func TestOwnDatabaseDrop(t *testing.T) {
 				t.Errorf("re-created gone: %d rows, %v; want 0", c, err)
 			}
 		})
+	}
+}
+
+// On MariaDB, a user without the right to create databases gets
+// ErrPermissionDenied from Create of a DatabasePerTenant tenant, and
+// nothing of the tenant is left.
+func TestDatabasePerTenantRefusedMySQL(t *testing.T) {
+	u := newMySQLDatabase(t)
+	parsed, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbName := strings.TrimPrefix(parsed.Path, "/")
+	admin := mysqlOpen(t) // another fresh database, for the admin statements
+	user := "tm_limited_" + randomSuffix()
+	adminCtx := tenantmap.WithTenant(context.Background(), "none")
+	for _, stmt := range []string{
+		"CREATE USER '" + user + "'@'%'",
+		"GRANT ALL ON `" + dbName + "`.* TO '" + user + "'@'%'",
+	} {
+		if _, err := admin.Exec(adminCtx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	t.Cleanup(func() { _, _ = admin.Exec(adminCtx, "DROP USER IF EXISTS '"+user+"'@'%'") })
+	parsed.User = url.User(user)
+	db, err := tenantmap.Open(context.Background(), parsed.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := tenantmap.Register[ownNote](db, tenantmap.DatabasePerTenant(mysqlDBPrefix+"{tenant}")); err != nil {
+		t.Fatal(err)
+	}
+	before := physicalTables(t, db)
+	if _, err := db.Tenants().Create(context.Background(), "refused"); !errors.Is(err, tenantmap.ErrPermissionDenied) {
+		t.Fatalf("Create without the right to create databases: %v, want ErrPermissionDenied", err)
+	}
+	if _, err := db.Tenants().Get(context.Background(), "refused"); !errors.Is(err, tenantmap.ErrTenantNotFound) {
+		t.Errorf("the refused tenant is in the catalog: %v", err)
+	}
+	if after := physicalTables(t, db); !slices.Equal(before, after) {
+		t.Errorf("tables changed:\n%v\n%v", before, after)
 	}
 }

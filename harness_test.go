@@ -83,21 +83,7 @@ func mysqlOpenDatabases(t testing.TB) *tenantmap.DB {
 	db := mysqlOpen(t)
 	databaseStrategyDBs.Store(db, mysqlDBPrefix)
 	t.Cleanup(func() {
-		rows, err := db.Query(tenantmap.WithTenant(context.Background(), "none"),
-			"SELECT schema_name FROM information_schema.schemata WHERE LEFT(schema_name, ?) = ?", len(mysqlDBPrefix), mysqlDBPrefix)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		var names []string
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				t.Error(err)
-			}
-			names = append(names, n)
-		}
-		rows.Close()
+		names := queryStrings(t, db, "SELECT schema_name FROM information_schema.schemata WHERE LEFT(schema_name, ?) = ?", len(mysqlDBPrefix), mysqlDBPrefix)
 		for _, n := range names {
 			if _, err := db.Exec(tenantmap.WithTenant(context.Background(), "none"), "DROP DATABASE IF EXISTS `"+n+"`"); err != nil {
 				t.Error(err)
@@ -340,20 +326,7 @@ func ownDBName(db *tenantmap.DB, key string) string {
 // each with databases of its own).
 func dropOwnDatabasesAtCleanup(t testing.TB, db *tenantmap.DB) {
 	t.Cleanup(func() {
-		rows, err := db.Query(tenantmap.WithTenant(context.Background(), "none"), "SELECT object_name FROM "+tenantmap.ObjectTable+" WHERE kind = 'database'")
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		var names []string
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				t.Error(err)
-			}
-			names = append(names, n)
-		}
-		rows.Close()
+		names := queryStrings(t, db, "SELECT object_name FROM "+tenantmap.ObjectTable+" WHERE kind = 'database'")
 		if len(names) == 0 {
 			return
 		}
@@ -455,7 +428,6 @@ func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
 // schemas, as schema.table (SQLite: main.table).
 func physicalTables(t testing.TB, db *tenantmap.DB) []string {
 	t.Helper()
-	ctx := tenantmap.WithTenant(context.Background(), "none")
 	var q string
 	switch db.Dialect().Name() {
 	case "postgres":
@@ -469,7 +441,14 @@ func physicalTables(t testing.TB, db *tenantmap.DB) []string {
 	default:
 		q = "SELECT 'main.' || name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1"
 	}
-	rows, err := db.Query(ctx, q)
+	return queryStrings(t, db, q)
+}
+
+// queryStrings runs a raw query of one text column through db, as no
+// tenant in particular, and returns the values; an error fails the test.
+func queryStrings(t testing.TB, db *tenantmap.DB, sql string, args ...any) []string {
+	t.Helper()
+	rows, err := db.Query(tenantmap.WithTenant(context.Background(), "none"), sql, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

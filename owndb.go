@@ -178,36 +178,14 @@ func (db *DB) dropDatabase(ctx context.Context, name string) error {
 // tables, in one transaction on it. On failure nothing of the tenant is
 // left, and a database that existed before is never dropped.
 func (db *DB) provisionOwnDatabase(ctx context.Context, insertTenant func(querier) error, prov provision, id string) error {
-	err := inTx(ctx, db.be, func(tx querier) error {
-		if len(prov.shared) > 0 && db.cat.lockSQL != "" {
-			if _, err := tx.exec(ctx, db.cat.lockSQL); err != nil {
-				return err
-			}
-		}
-		if err := insertTenant(tx); err != nil {
-			return err
-		}
-		if err := db.cat.record(ctx, tx, id, prov.objs); err != nil {
-			return err
-		}
-		if err := db.cat.recordPlacements(ctx, tx, id, prov.placements); err != nil {
-			return err
-		}
-		for _, s := range prov.stmts {
-			if _, err := tx.exec(ctx, s.sql); err != nil {
-				return ddlError(err, s.sql)
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := db.provisionInTx(ctx, insertTenant, prov, id); err != nil {
 		return err
 	}
 	cleanup := context.WithoutCancel(ctx)
 	if err := db.createDatabase(ctx, prov.database); err != nil {
 		return errors.Join(err, db.undoTenant(cleanup, id, false))
 	}
-	err = inTx(ctx, db.backendFor(id, prov.database), func(tx querier) error {
+	err := inTx(ctx, db.backendFor(id, prov.database), func(tx querier) error {
 		for _, s := range prov.dbStmts {
 			if _, err := tx.exec(ctx, s); err != nil {
 				return ddlError(err, s)

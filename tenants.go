@@ -99,30 +99,7 @@ func (ts *Tenants) create(ctx context.Context, id string, o createOptions) (Tena
 	case prov.database != "":
 		err = db.provisionOwnDatabase(ctx, insertTenant, prov, id)
 	case db.dialect.Features()&dialect.TransactionalDDL != 0:
-		err = inTx(ctx, db.be, func(tx querier) error {
-			if len(prov.shared) > 0 && db.cat.lockSQL != "" {
-				// Two Creates making the same shared table at once would
-				// collide in the system catalogs; one at a time.
-				if _, err := tx.exec(ctx, db.cat.lockSQL); err != nil {
-					return err
-				}
-			}
-			if err := insertTenant(tx); err != nil {
-				return err
-			}
-			if err := db.cat.record(ctx, tx, id, prov.objs); err != nil {
-				return err
-			}
-			if err := db.cat.recordPlacements(ctx, tx, id, prov.placements); err != nil {
-				return err
-			}
-			for _, s := range prov.stmts {
-				if _, err := tx.exec(ctx, s.sql); err != nil {
-					return ddlError(err, s.sql)
-				}
-			}
-			return nil
-		})
+		err = db.provisionInTx(ctx, insertTenant, prov, id)
 	default:
 		err = db.provisionWithoutTx(ctx, insertTenant, prov, id)
 	}
@@ -136,6 +113,35 @@ func (ts *Tenants) create(ctx context.Context, id string, o createOptions) (Tena
 	// dropped tenant of the same id may still have mappings.
 	db.reg.InvalidateTenant(id)
 	return t, nil
+}
+
+// provisionInTx records the tenant and runs its DDL in the DB's own
+// database in one transaction, where DDL is transactional.
+func (db *DB) provisionInTx(ctx context.Context, insertTenant func(querier) error, prov provision, id string) error {
+	return inTx(ctx, db.be, func(tx querier) error {
+		if len(prov.shared) > 0 && db.cat.lockSQL != "" {
+			// Two Creates making the same shared table at once would
+			// collide in the system catalogs; one at a time.
+			if _, err := tx.exec(ctx, db.cat.lockSQL); err != nil {
+				return err
+			}
+		}
+		if err := insertTenant(tx); err != nil {
+			return err
+		}
+		if err := db.cat.record(ctx, tx, id, prov.objs); err != nil {
+			return err
+		}
+		if err := db.cat.recordPlacements(ctx, tx, id, prov.placements); err != nil {
+			return err
+		}
+		for _, s := range prov.stmts {
+			if _, err := tx.exec(ctx, s.sql); err != nil {
+				return ddlError(err, s.sql)
+			}
+		}
+		return nil
+	})
 }
 
 // provisionWithoutTx provisions where DDL commits implicitly (MySQL): the

@@ -78,7 +78,8 @@ type Config struct {
 	// see only the tenant's rows even without a filter. PostgreSQL applies no
 	// policy to a superuser or a BYPASSRLS role, so opening as one is an
 	// ErrRowSecurity. Bulk inserts use multi-row INSERT instead of COPY, which
-	// PostgreSQL refuses under row-level security.
+	// PostgreSQL refuses under row-level security. The policy guards against
+	// a forgotten filter, not against raw SQL that changes the setting itself.
 	RowLevelSecurity bool
 	// TenantMaxConns caps the connections open at once to tenants' own
 	// databases (DatabasePerTenant on PostgreSQL and SQLite), all tenants

@@ -428,3 +428,103 @@ func TestDatabasePerTenantRefusedMySQL(t *testing.T) {
 		t.Errorf("tables changed:\n%v\n%v", before, after)
 	}
 }
+
+// Tenants of one model in a shared table, in tables of their own and in
+// databases of their own, side by side: each call, raw statement and
+// transaction reaches its own tenant's rows only, wherever the others are.
+func TestOwnDatabaseMixedPlacement(t *testing.T) {
+	for _, be := range ownDBBackends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			db := be.open(t, 2)
+			notes, err := tenantmap.Register[ownNote](db, tenantmap.SharedTable(""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			bg := context.Background()
+			placements := map[string]tenantmap.CreateOption{
+				"s1": nil, "s2": nil,
+				"t1": tenantmap.WithPlacement(tenantmap.TablePerTenant("")),
+				"d1": tenantmap.WithPlacement(tenantmap.DatabasePerTenant(be.prefix + "{tenant}")),
+				"d2": tenantmap.WithPlacement(tenantmap.DatabasePerTenant(be.prefix + "{tenant}")),
+			}
+			ids := []string{"s1", "s2", "t1", "d1", "d2"}
+			for _, id := range ids {
+				var opts []tenantmap.CreateOption
+				if o := placements[id]; o != nil {
+					opts = append(opts, o)
+				}
+				if _, err := db.Tenants().Create(bg, id, opts...); err != nil {
+					t.Fatalf("create %s: %v", id, err)
+				}
+			}
+			keys := map[string][]int64{}
+			for round := range 3 {
+				for _, id := range ids {
+					n := &ownNote{Owner: id, Body: fmt.Sprint(round)}
+					if err := notes.Insert(tenantmap.WithTenant(bg, id), n); err != nil {
+						t.Fatalf("%s: %v", id, err)
+					}
+					keys[id] = append(keys[id], n.ID)
+				}
+			}
+			for _, id := range ids {
+				ctx := tenantmap.WithTenant(bg, id)
+				got, err := notes.Find(ctx, tenantmap.OrderBy("id"))
+				if err != nil || len(got) != 3 {
+					t.Fatalf("%s: Find = %v, %v", id, got, err)
+				}
+				for _, n := range got {
+					if n.Owner != id {
+						t.Errorf("%s read %s's row %+v", id, n.Owner, n)
+					}
+				}
+				// One raw statement for every placement.
+				var c int64
+				if err := db.QueryRow(ctx, []any{&c}, "SELECT count(*) FROM {own_note} WHERE owner = ? AND {tenant}", id); err != nil || c != 3 {
+					t.Errorf("%s: raw count %d, %v; want 3", id, c, err)
+				}
+				if n, err := db.Exec(ctx, "UPDATE {own_note} SET body = ? WHERE {tenant}", "raw-"+id); err != nil || n != 3 {
+					t.Errorf("%s: raw update %d, %v; want 3 rows", id, n, err)
+				}
+				// A transaction runs where the tenant's rows are.
+				err = db.InTx(ctx, func(ctx context.Context) error {
+					if err := notes.Delete(ctx, keys[id][0]); err != nil {
+						return err
+					}
+					if c, err := notes.Count(ctx, tenantmap.Query{}); err != nil || c != 2 {
+						return fmt.Errorf("count in tx %d, %v", c, err)
+					}
+					return errors.New("roll back")
+				})
+				if err == nil || err.Error() != "roll back" {
+					t.Errorf("%s: InTx: %v", id, err)
+				}
+				// Every other tenant's keys find nothing.
+				for _, other := range ids {
+					if other == id {
+						continue
+					}
+					for _, k := range keys[other] {
+						if n, err := notes.Get(ctx, k); err == nil && n.Owner != id {
+							t.Errorf("%s: Get(%d) returned %s's row", id, k, n.Owner)
+						}
+					}
+				}
+			}
+			for _, id := range ids {
+				if c, err := notes.Count(tenantmap.WithTenant(bg, id), tenantmap.Where("body = ?", "raw-"+id)); err != nil || c != 3 {
+					t.Errorf("%s after the rolled-back deletes: %d of its rows, %v; want 3", id, c, err)
+				}
+			}
+			if err := db.Tenants().Drop(bg, "d1", tenantmap.ConfirmDrop("d1")); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"s1", "s2", "t1", "d2"} {
+				if c, err := notes.Count(tenantmap.WithTenant(bg, id), tenantmap.Query{}); err != nil || c != 3 {
+					t.Errorf("%s after d1's drop: %d, %v; want 3", id, c, err)
+				}
+			}
+		})
+	}
+}

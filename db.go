@@ -88,6 +88,8 @@ type Config struct {
 	// goroutine that holds connections (rows it has not closed, a
 	// transaction) and asks for one more can wait for itself when the cap is
 	// reached: keep the cap above the connections one goroutine holds.
+	// The server may count a closed connection a moment longer than the
+	// client does: leave max_connections a little headroom above the cap.
 	TenantMaxConns int
 	// TenantDir is the directory of the tenants' database files for
 	// DatabasePerTenant on SQLite; by default the main file's name without

@@ -120,10 +120,8 @@ func (s *tenantConns) release(c *tenantConn) {
 	broken := c.broken != nil && c.broken()
 	s.mu.Lock()
 	if broken || s.closed {
-		s.open--
-		s.wakeOne()
 		s.mu.Unlock()
-		c.be.close()
+		s.closeAndFree([]*tenantConn{c})
 		return
 	}
 	s.idle[c.database] = append(s.idle[c.database], c)
@@ -165,13 +163,23 @@ func (s *tenantConns) closeDatabase(database string) {
 	cs := append([]*tenantConn(nil), s.idle[database]...)
 	for _, c := range cs {
 		s.takeIdle(c)
+	}
+	s.mu.Unlock()
+	s.closeAndFree(cs)
+}
+
+// closeAndFree closes connections taken out of the set and only then frees
+// their slots, so a replacement is never open beside one still closing.
+func (s *tenantConns) closeAndFree(cs []*tenantConn) {
+	for _, c := range cs {
+		c.be.close()
+	}
+	s.mu.Lock()
+	for range cs {
 		s.open--
 		s.wakeOne()
 	}
 	s.mu.Unlock()
-	for _, c := range cs {
-		c.be.close()
-	}
 }
 
 // close closes every idle connection and refuses new ones; connections in
@@ -185,15 +193,12 @@ func (s *tenantConns) close() {
 	}
 	for _, c := range cs {
 		s.takeIdle(c)
-		s.open--
 	}
 	for s.waiters.Len() > 0 {
 		s.wakeOne()
 	}
 	s.mu.Unlock()
-	for _, c := range cs {
-		c.be.close()
-	}
+	s.closeAndFree(cs)
 }
 
 // TenantConnStats describes the connections to tenants' own databases.

@@ -160,6 +160,7 @@ func (db *DB) raw(ctx context.Context, sql string, in []any) (string, querier, s
 	used := 0
 	for i, tok := range toks {
 		switch tok.kind {
+		case tokSemicolon: // a trailing ; is left out: the statement is one either way
 		case tokPlaceholder:
 			if used >= len(in) {
 				return id, q, "", nil, fmt.Errorf("%w: more ? than the %d values given", ErrInvalidQuery, len(in))

@@ -448,9 +448,15 @@ func physicalTables(t testing.TB, db *tenantmap.DB) []string {
 // tenant in particular, and returns the values; an error fails the test.
 func queryStrings(t testing.TB, db *tenantmap.DB, sql string, args ...any) []string {
 	t.Helper()
-	rows, err := db.Query(tenantmap.WithTenant(context.Background(), "none"), sql, args...)
+	return rawStrings(t, db, tenantmap.WithTenant(context.Background(), "none"), sql, args...)
+}
+
+// rawStrings runs a raw query returning one text column through the library.
+func rawStrings(t testing.TB, db *tenantmap.DB, ctx context.Context, sql string, args ...any) []string {
+	t.Helper()
+	rows, err := db.Query(ctx, sql, args...)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", sql, err)
 	}
 	defer rows.Close()
 	var out []string
@@ -462,7 +468,7 @@ func queryStrings(t testing.TB, db *tenantmap.DB, sql string, args ...any) []str
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", sql, err)
 	}
 	return out
 }

@@ -52,6 +52,18 @@ var ownDBBackends = []struct {
 	}, pgDBPrefix},
 }
 
+// ownDBOpen opens a DB whose tenants get databases of their own, named
+// prefix + the tenant, under a cap of maxConns connections.
+func ownDBOpen(t testing.TB, open func(testing.TB, int) *tenantmap.DB, prefix string, maxConns int) (*tenantmap.DB, *tenantmap.Table[ownNote]) {
+	t.Helper()
+	db := open(t, maxConns)
+	notes, err := tenantmap.Register[ownNote](db, tenantmap.DatabasePerTenant(prefix+"{tenant}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, notes
+}
+
 func openCfg(t testing.TB, cfg *tenantmap.Config) *tenantmap.DB {
 	t.Helper()
 	db, err := tenantmap.OpenConfig(context.Background(), cfg)
@@ -85,11 +97,7 @@ func TestOwnDatabaseCapOfOne(t *testing.T) {
 	for _, be := range ownDBBackends {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
-			db := be.open(t, 1)
-			notes, err := tenantmap.Register[ownNote](db, tenantmap.DatabasePerTenant(be.prefix+"{tenant}"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			db, notes := ownDBOpen(t, be.open, be.prefix, 1)
 			const tenants, workers, ops = 12, 6, 60
 			var ids []string
 			for i := range tenants {
@@ -261,11 +269,7 @@ func TestOwnDatabaseWaitHonoursContext(t *testing.T) {
 	for _, be := range ownDBBackends {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
-			db := be.open(t, 1)
-			notes, err := tenantmap.Register[ownNote](db, tenantmap.DatabasePerTenant(be.prefix+"{tenant}"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			db, notes := ownDBOpen(t, be.open, be.prefix, 1)
 			mustCreate(t, db, "holder", "waiter")
 			bg := context.Background()
 			for range 3 {
@@ -279,7 +283,7 @@ func TestOwnDatabaseWaitHonoursContext(t *testing.T) {
 				t.Fatalf("holder's first row: %v %v", ok, err)
 			}
 			short, cancel := context.WithTimeout(tenantmap.WithTenant(bg, "waiter"), 100*time.Millisecond)
-			_, err = notes.Count(short, tenantmap.Query{})
+			_, err := notes.Count(short, tenantmap.Query{})
 			cancel()
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("waiting past its deadline: %v, want context.DeadlineExceeded", err)
@@ -357,11 +361,7 @@ func TestOwnDatabaseDrop(t *testing.T) {
 	for _, be := range ownDBBackends {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
-			db := be.open(t, 4)
-			notes, err := tenantmap.Register[ownNote](db, tenantmap.DatabasePerTenant(be.prefix+"{tenant}"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			db, notes := ownDBOpen(t, be.open, be.prefix, 4)
 			mustCreate(t, db, "gone", "kept")
 			bg := context.Background()
 			for _, id := range []string{"gone", "kept"} {

@@ -148,10 +148,16 @@ type rlsBackend struct {
 }
 
 func (r *rlsBackend) batch(ctx context.Context, sql string, args []any) pgx.BatchResults {
+	return r.inner.(batcher).sendBatch(ctx, tenantBatch(r.tenant, sql, args))
+}
+
+// tenantBatch is set_config for the tenant and the statement, to be sent
+// in one round trip.
+func tenantBatch(tenant, sql string, args []any) *pgx.Batch {
 	b := &pgx.Batch{}
-	b.Queue(setTenantSQL, r.tenant)
+	b.Queue(setTenantSQL, tenant)
 	b.Queue(sql, args...)
-	return r.inner.(batcher).sendBatch(ctx, b)
+	return b
 }
 
 func (r *rlsBackend) exec(ctx context.Context, sql string, args ...any) (int64, error) {
@@ -255,11 +261,8 @@ type rlsTx struct {
 }
 
 func (t *rlsTx) batch(ctx context.Context, sql string, args []any) pgx.BatchResults {
-	b := &pgx.Batch{}
-	b.Queue(setTenantSQL, t.tenant)
-	b.Queue(sql, args...)
 	t.pending = false // if the batch fails, so does the transaction
-	return t.txBackend.(batcher).sendBatch(ctx, b)
+	return t.txBackend.(batcher).sendBatch(ctx, tenantBatch(t.tenant, sql, args))
 }
 
 func (t *rlsTx) exec(ctx context.Context, sql string, args ...any) (int64, error) {

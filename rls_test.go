@@ -177,28 +177,6 @@ func rawCount(t testing.TB, db *tenantmap.DB, ctx context.Context, sql string, a
 	return n
 }
 
-// rawStrings runs a raw query returning one text column through the library.
-func rawStrings(t testing.TB, db *tenantmap.DB, ctx context.Context, sql string, args ...any) []string {
-	t.Helper()
-	rows, err := db.Query(ctx, sql, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return out
-}
-
 func deref(s *string) string {
 	if s == nil {
 		return "<NULL>"

@@ -44,24 +44,47 @@ type object struct {
 
 // Tenant is one tenant as the catalog records it.
 type Tenant struct {
-	ID        string    // the validated tenant id
-	Key       string    // the id as used in physical names; shorter than ID when ID would not fit
-	Status    string    // "active"
-	Version   int64     // placement version; bumped by every change to the tenant's mapping
-	CreatedAt time.Time // UTC
+	ID            string    // the validated tenant id
+	Key           string    // the id as used in physical names; shorter than ID when ID would not fit
+	Status        string    // StatusActive, StatusSuspended or StatusDropped
+	Version       int64     // placement version; bumped by every change to the tenant's mapping
+	SchemaVersion int64     // the last migration applied to the tenant's tables (0: none)
+	CreatedAt     time.Time // UTC
+	PurgeAfter    time.Time // a dropped tenant's data is kept until then (zero unless dropped with Retain)
+	LastError     string    // why the tenant's last migration failed; "" after a success
 }
 
 // catalog renders and runs the control-table statements.
 type catalog struct {
 	d                                     dialect.Dialect
+	schema                                string
 	createSQL                             string
 	getSQL, insertSQL, deleteSQL, listSQL string
+	listStatusSQL, setStatusSQL           string
+	expiredSQL                            string
+
+	// tenantColumns are the tenant table's columns added after its first
+	// release: ensure adds the ones an older catalog lacks.
+	tenantColumns []catalogColumn
+	objectColumns []catalogColumn
 
 	createObjectsSQL, insertObjectSQL, ownersSQL, objectsSQL, deleteObjectsSQL, sharedTablesSQL string
+	sharedTargetsSQL                                                                            string
 
 	createPlacementsSQL, insertPlacementSQL, placementSQL, placementsSQL, deletePlacementsSQL string
 
 	lockSQL string // serialises catalog and shared-table creation across processes, where the database can
+
+	// Migrations.
+	pendingSQL        string // every tenant and shared table below a version, in one query
+	migratedSQL       string // a tenant reached a version
+	stepSQL           string // a tenant's progress where DDL is not transactional
+	failedSQL         string // a tenant's migration failed
+	sharedVersionSQL  string // a shared table's migration version and step
+	sharedMigratedSQL string // a shared table reached a version (and step)
+	tryLockSQL        string // take a migration lock without waiting; "" where the database has none
+	waitLockSQL       string // take it, waiting
+	unlockSQL         string // release a session lock (MySQL); "" for transaction locks
 }
 
 func newCatalog(d dialect.Dialect, schema string) *catalog {
@@ -70,34 +93,62 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 	col := func(name string, k dialect.Kind, size int) string {
 		return q(name) + " " + d.ColumnType(dialect.Column{Name: name, Kind: k, Size: size, Indexed: size > 0})
 	}
-	cols := q("id") + "," + q("tenant_key") + "," + q("status") + "," + q("version") + "," + q("created_at")
-	c := &catalog{d: d}
+	cols := q("id") + "," + q("tenant_key") + "," + q("status") + "," + q("version") + "," + q("created_at") + "," +
+		q("schema_version") + "," + q("purge_after") + "," + q("last_error")
+	c := &catalog{d: d, schema: schema}
+	c.tenantColumns = []catalogColumn{
+		{"schema_version", col("schema_version", dialect.Int64, 0) + " NOT NULL DEFAULT 0"},
+		{"migration_step", col("migration_step", dialect.Int32, 0) + " NOT NULL DEFAULT 0"},
+		{"placement", col("placement", dialect.String, 128) + " NOT NULL DEFAULT ''"},
+		{"purge_after", q("purge_after") + " " + d.ColumnType(dialect.Column{Kind: dialect.Time, Nullable: true})},
+		{"last_error", q("last_error") + " " + d.ColumnType(dialect.Column{Kind: dialect.String, Nullable: true})},
+	}
 	c.createSQL = "CREATE TABLE IF NOT EXISTS " + t + " (" +
 		col("id", dialect.String, MaxTenantIDLength) + " PRIMARY KEY, " +
 		col("tenant_key", dialect.String, MaxTenantIDLength) + " NOT NULL UNIQUE, " +
 		col("status", dialect.String, 32) + " NOT NULL, " +
 		col("version", dialect.Int64, 0) + " NOT NULL, " +
-		col("created_at", dialect.Time, 0) + " NOT NULL)"
+		col("created_at", dialect.Time, 0) + " NOT NULL"
+	for _, cc := range c.tenantColumns {
+		c.createSQL += ", " + cc.def
+	}
+	c.createSQL += ")"
 	ph := func(n int) string { return string(d.AppendPlaceholder(nil, n)) }
-	c.getSQL = "SELECT " + cols + " FROM " + t + " WHERE " + q("id") + "=" + ph(1)
-	c.insertSQL = "INSERT INTO " + t + " (" + cols + ") VALUES (" + string(appendPlaceholders(nil, d, 1, 5)) + ")"
+	c.getSQL = "SELECT " + cols + "," + q("migration_step") + "," + q("placement") + " FROM " + t + " WHERE " + q("id") + "=" + ph(1)
+	c.insertSQL = "INSERT INTO " + t + " (" + q("id") + "," + q("tenant_key") + "," + q("status") + "," + q("version") + "," + q("created_at") + "," +
+		q("schema_version") + "," + q("placement") + ") VALUES (" + string(appendPlaceholders(nil, d, 1, 7)) + ")"
 	c.deleteSQL = "DELETE FROM " + t + " WHERE " + q("id") + "=" + ph(1)
 	c.listSQL = "SELECT " + cols + " FROM " + t + " WHERE " + q("id") + ">" + ph(1) + " ORDER BY " + q("id") + " LIMIT " + ph(2)
+	c.listStatusSQL = "SELECT " + cols + " FROM " + t + " WHERE " + q("id") + ">" + ph(1) + " AND " + q("status") + "=" + ph(2) + " ORDER BY " + q("id") + " LIMIT " + ph(3)
+	c.setStatusSQL = "UPDATE " + t + " SET " + q("status") + "=" + ph(1) + "," + q("purge_after") + "=" + ph(2) + "," + q("version") + "=" + q("version") + "+1 WHERE " +
+		q("id") + "=" + ph(3) + " AND " + q("status") + "=" + ph(4)
+	c.expiredSQL = "SELECT " + q("id") + " FROM " + t + " WHERE " + q("status") + "='" + StatusDropped + "' AND " + q("purge_after") + "<=" + ph(1) + " ORDER BY " + q("id")
 	o := qualifiedIdent(d, schema, ObjectTable)
 	c.createObjectsSQL = "CREATE TABLE IF NOT EXISTS " + o + " (" +
 		col("kind", dialect.String, 16) + " NOT NULL, " +
 		col("schema_name", dialect.String, 64) + " NOT NULL, " +
 		col("object_name", dialect.String, 64) + " NOT NULL, " +
 		col("tenant_id", dialect.String, MaxTenantIDLength) + " NOT NULL, " +
-		col("model", dialect.String, 64) + " NOT NULL, " +
-		"PRIMARY KEY (" + q("kind") + "," + q("schema_name") + "," + q("object_name") + "))"
+		col("model", dialect.String, 64) + " NOT NULL, "
+	// A shared table is migrated once for all its tenants: its own
+	// migration version is recorded here.
+	c.objectColumns = []catalogColumn{
+		{"schema_version", col("schema_version", dialect.Int64, 0) + " NOT NULL DEFAULT 0"},
+		{"migration_step", col("migration_step", dialect.Int32, 0) + " NOT NULL DEFAULT 0"},
+	}
+	for _, cc := range c.objectColumns {
+		c.createObjectsSQL += cc.def + ", "
+	}
+	c.createObjectsSQL += "PRIMARY KEY (" + q("kind") + "," + q("schema_name") + "," + q("object_name") + "))"
 	ocols := q("kind") + "," + q("schema_name") + "," + q("object_name")
-	c.insertObjectSQL = "INSERT INTO " + o + " (" + ocols + "," + q("tenant_id") + "," + q("model") + ") VALUES (" + string(appendPlaceholders(nil, d, 1, 5)) + ")"
+	c.insertObjectSQL = "INSERT INTO " + o + " (" + ocols + "," + q("tenant_id") + "," + q("model") + "," + q("schema_version") + ") VALUES (" + string(appendPlaceholders(nil, d, 1, 6)) + ")"
 	c.ownersSQL = "SELECT " + q("tenant_id") + "," + q("model") + " FROM " + o + " WHERE " +
 		"(" + q("kind") + "='table' AND " + q("schema_name") + "=" + ph(1) + " AND " + q("object_name") + "=" + ph(2) + ") OR " +
 		"(" + q("kind") + "='schema' AND " + q("object_name") + "=" + ph(3) + ")"
 	c.objectsSQL = "SELECT " + ocols + "," + q("model") + " FROM " + o + " WHERE " + q("tenant_id") + "=" + ph(1)
 	c.sharedTablesSQL = "SELECT " + q("schema_name") + "," + q("object_name") + " FROM " + o + " WHERE " + q("tenant_id") + "='' AND " + q("kind") + "='table'"
+	c.sharedTargetsSQL = "SELECT " + q("schema_name") + "," + q("object_name") + "," + q("model") + "," + q("schema_version") + "," + q("migration_step") + " FROM " + o +
+		" WHERE " + q("tenant_id") + "='' AND " + q("kind") + "='table' ORDER BY " + q("schema_name") + "," + q("object_name")
 	c.deleteObjectsSQL = "DELETE FROM " + o + " WHERE " + q("tenant_id") + "=" + ph(1)
 	p := qualifiedIdent(d, schema, PlacementTable)
 	c.createPlacementsSQL = "CREATE TABLE IF NOT EXISTS " + p + " (" +
@@ -116,11 +167,44 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 	if d.Features()&dialect.Schemas != 0 {
 		c.lockSQL = "SELECT pg_advisory_xact_lock(" + strconv.Itoa(catalogLockID) + ")"
 	}
+	c.pendingSQL = "SELECT 't'," + q("id") + ",''," + q("schema_version") + "," + q("migration_step") + " FROM " + t +
+		" WHERE (" + q("schema_version") + "<" + ph(1) + " OR " + q("migration_step") + ">0) AND " + q("status") + "<>'" + StatusDropped + "'" +
+		" UNION ALL SELECT 's'," + q("schema_name") + "," + q("object_name") + "," + q("schema_version") + "," + q("migration_step") + " FROM " + o +
+		" WHERE " + q("tenant_id") + "='' AND " + q("kind") + "='table' AND (" + q("schema_version") + "<" + ph(2) + " OR " + q("migration_step") + ">0)" +
+		" ORDER BY 1, 2, 3"
+	c.migratedSQL = "UPDATE " + t + " SET " + q("schema_version") + "=" + ph(1) + "," + q("migration_step") + "=0," + q("last_error") + "=NULL," +
+		q("version") + "=" + q("version") + "+1 WHERE " + q("id") + "=" + ph(2)
+	c.stepSQL = "UPDATE " + t + " SET " + q("schema_version") + "=" + ph(1) + "," + q("migration_step") + "=" + ph(2) + " WHERE " + q("id") + "=" + ph(3)
+	c.failedSQL = "UPDATE " + t + " SET " + q("last_error") + "=" + ph(1) + " WHERE " + q("id") + "=" + ph(2)
+	objectKey := " WHERE " + q("tenant_id") + "='' AND " + q("kind") + "='table' AND " + q("schema_name") + "=" + ph(3) + " AND " + q("object_name") + "=" + ph(4)
+	c.sharedVersionSQL = "SELECT " + q("model") + "," + q("schema_version") + "," + q("migration_step") + " FROM " + o +
+		strings.Replace(strings.Replace(objectKey, ph(3), ph(1), 1), ph(4), ph(2), 1)
+	c.sharedMigratedSQL = "UPDATE " + o + " SET " + q("schema_version") + "=" + ph(1) + "," + q("migration_step") + "=" + ph(2) + objectKey
+	switch {
+	case d.Features()&dialect.Schemas != 0:
+		// Transaction-scoped advisory locks: released by COMMIT or
+		// ROLLBACK, never left on a pooled connection.
+		c.tryLockSQL = "SELECT pg_try_advisory_xact_lock(" + strconv.Itoa(migrationLockID) + ", $1)"
+		c.waitLockSQL = "SELECT pg_advisory_xact_lock(" + strconv.Itoa(migrationLockID) + ", $1), true"
+	case d.Features()&dialect.Databases != 0:
+		// GET_LOCK is a session lock, taken on a connection held for the
+		// migration and released (or closed with it) before it goes back.
+		// Its name is server-wide: the catalog's database is part of it.
+		name := "CONCAT('tenantmap', LEFT(SHA2(CONCAT(DATABASE(), '/', ?), 256), 52))"
+		c.tryLockSQL = "SELECT COALESCE(GET_LOCK(" + name + ", 0), 0) = 1"
+		c.waitLockSQL = "SELECT COALESCE(GET_LOCK(" + name + ", 1), 0) = 1"
+		c.unlockSQL = "SELECT RELEASE_LOCK(" + name + ")"
+	}
 	return c
 }
 
 // catalogLockID is the advisory lock key taken while creating the catalog.
 const catalogLockID = 0x74656e61 // "tena"
+
+// migrationLockID is the first key of the advisory locks that keep two
+// runners from migrating one tenant or shared table at once; the second is
+// a hash of the tenant's id or the table's name.
+const migrationLockID = 0x746d6d67 // "tmmg"
 
 // ensure creates the catalog tables; OpenConfig calls it, so every later
 // catalog statement can assume them.
@@ -136,7 +220,11 @@ func (c *catalog) ensure(ctx context.Context, be backend) error {
 				return err
 			}
 		}
-		return nil
+		// A catalog made by an earlier release lacks the columns added since.
+		if err := c.addMissing(ctx, tx, CatalogTable, c.tenantColumns); err != nil {
+			return err
+		}
+		return c.addMissing(ctx, tx, ObjectTable, c.objectColumns)
 	})
 	if err != nil {
 		return fmt.Errorf("creating the catalog: %w", err)
@@ -144,18 +232,105 @@ func (c *catalog) ensure(ctx context.Context, be backend) error {
 	return nil
 }
 
-func (c *catalog) get(ctx context.Context, q querier, id string) (Tenant, error) {
-	var t Tenant
-	err := q.queryRow(ctx, c.getSQL, id).Scan(&t.ID, &t.Key, &t.Status, &t.Version, &t.CreatedAt)
-	if isNoRows(err) {
-		return Tenant{}, fmt.Errorf("%w: %q", ErrTenantNotFound, id)
+// catalogColumn is a catalog column and its definition in ALTER TABLE ADD.
+type catalogColumn struct{ name, def string }
+
+// addMissing adds the columns of cols that the catalog table lacks.
+func (c *catalog) addMissing(ctx context.Context, q querier, table string, cols []catalogColumn) error {
+	sql, args := c.d.ColumnsQuery(c.schema, table)
+	r, err := q.query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for r.Next() {
+		var name, typ string
+		var nullable, key bool
+		if err := r.Scan(&name, &typ, &nullable, &key); err != nil {
+			r.Close()
+			return err
+		}
+		have[name] = true
+	}
+	r.Close()
+	if err := r.Err(); err != nil {
+		return err
+	}
+	for _, col := range cols {
+		if !have[col.name] {
+			if _, err := q.exec(ctx, "ALTER TABLE "+qualifiedIdent(c.d, c.schema, table)+" ADD COLUMN "+col.def); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// tenantRecord is a catalog row: the Tenant and what only tenantmap reads.
+type tenantRecord struct {
+	Tenant
+	step      int64  // steps of migration SchemaVersion+1 applied where DDL is not transactional
+	placement string // the strategy Create was told to place the tenant by, "" for the models' own
+}
+
+func scanTenant(r row, t *Tenant, extra ...any) error {
+	var purge *time.Time
+	var lastErr *string
+	dest := append([]any{&t.ID, &t.Key, &t.Status, &t.Version, &t.CreatedAt, &t.SchemaVersion, &purge, &lastErr}, extra...)
+	if err := r.Scan(dest...); err != nil {
+		return err
 	}
 	t.CreatedAt = t.CreatedAt.UTC()
+	if purge != nil {
+		t.PurgeAfter = purge.UTC()
+	}
+	if lastErr != nil {
+		t.LastError = *lastErr
+	}
+	return nil
+}
+
+// read reads a tenant's catalog row, whatever its status.
+func (c *catalog) read(ctx context.Context, q querier, id string) (tenantRecord, error) {
+	var t tenantRecord
+	err := scanTenant(q.queryRow(ctx, c.getSQL, id), &t.Tenant, &t.step, &t.placement)
+	if isNoRows(err) {
+		return tenantRecord{}, fmt.Errorf("%w: %q", ErrTenantNotFound, id)
+	}
 	return t, err
 }
 
-func (c *catalog) list(ctx context.Context, be backend, after string, limit int) ([]Tenant, error) {
-	r, err := be.query(ctx, c.listSQL, after, limit)
+func (c *catalog) get(ctx context.Context, q querier, id string) (Tenant, error) {
+	t, err := c.read(ctx, q, id)
+	return t.Tenant, err
+}
+
+// usable reads a tenant that calls may use: an active one. A suspended
+// tenant is ErrTenantSuspended, a dropped one ErrTenantNotFound.
+func (c *catalog) usable(ctx context.Context, q querier, id string) (tenantRecord, error) {
+	t, err := c.read(ctx, q, id)
+	if err != nil {
+		return t, err
+	}
+	switch t.Status {
+	case StatusActive:
+		return t, nil
+	case StatusSuspended:
+		return t, fmt.Errorf("%w: %q", ErrTenantSuspended, id)
+	case StatusDropped:
+		return t, fmt.Errorf("%w: %q was dropped; its data is kept until %s", ErrTenantNotFound, id, t.PurgeAfter.Format(time.RFC3339))
+	}
+	return t, fmt.Errorf("tenantmap: tenant %q has an unknown status %q", id, t.Status)
+}
+
+func (c *catalog) list(ctx context.Context, be backend, after, status string, limit int) ([]Tenant, error) {
+	var r rows
+	var err error
+	if status == "" {
+		r, err = be.query(ctx, c.listSQL, after, limit)
+	} else {
+		r, err = be.query(ctx, c.listStatusSQL, after, status, limit)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -163,10 +338,9 @@ func (c *catalog) list(ctx context.Context, be backend, after string, limit int)
 	var out []Tenant
 	for r.Next() {
 		var t Tenant
-		if err := r.Scan(&t.ID, &t.Key, &t.Status, &t.Version, &t.CreatedAt); err != nil {
+		if err := scanTenant(r, &t); err != nil {
 			return nil, err
 		}
-		t.CreatedAt = t.CreatedAt.UTC()
 		out = append(out, t)
 	}
 	return out, r.Err()
@@ -256,10 +430,11 @@ func (c *catalog) recordPlacements(ctx context.Context, q querier, tenant string
 	return nil
 }
 
-// record inserts a tenant's objects; a name another tenant owns fails with
-// ErrNameConflict. A shared table is recorded once, for no tenant, by the
-// first tenant that uses it.
-func (c *catalog) record(ctx context.Context, q querier, tenant string, objs []object) error {
+// recordObjects inserts a tenant's objects; a name another tenant owns
+// fails with ErrNameConflict. A shared table is recorded once, for no
+// tenant, by the first tenant that uses it, at migration version version:
+// it is made from the models as they are now.
+func (c *catalog) recordObjects(ctx context.Context, q querier, tenant string, objs []object, version int64) error {
 	for _, o := range objs {
 		owner := tenant
 		if o.shared {
@@ -272,7 +447,7 @@ func (c *catalog) record(ctx context.Context, q querier, tenant string, objs []o
 				continue
 			}
 		}
-		if _, err := q.exec(ctx, c.insertObjectSQL, o.kind, o.schema, o.name, owner, o.model); err != nil {
+		if _, err := q.exec(ctx, c.insertObjectSQL, o.kind, o.schema, o.name, owner, o.model, version); err != nil {
 			if isUniqueViolation(err) && o.shared {
 				// Another Create recorded it first (MySQL, where nothing
 				// serialises the two): fine if it is this model's shared table.

@@ -136,9 +136,10 @@ type sqlQuerier interface {
 }
 
 type sqlBackend struct {
-	q  sqlQuerier
-	db *sql.DB // nil inside a transaction
-	tx *sql.Tx
+	q    sqlQuerier
+	db   *sql.DB   // nil inside a transaction, and over one connection
+	conn *sql.Conn // one connection held for a migration (MySQL), closed by its holder
+	tx   *sql.Tx
 }
 
 func (b *sqlBackend) exec(ctx context.Context, query string, args ...any) (int64, error) {
@@ -177,7 +178,13 @@ func (b *sqlBackend) queryRow(ctx context.Context, query string, args ...any) ro
 }
 
 func (b *sqlBackend) begin(ctx context.Context) (txBackend, error) {
-	tx, err := b.db.BeginTx(ctx, nil)
+	var tx *sql.Tx
+	var err error
+	if b.conn != nil {
+		tx, err = b.conn.BeginTx(ctx, nil)
+	} else {
+		tx, err = b.db.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -197,6 +197,8 @@ type DB struct {
 	pgConnConfig *pgx.ConnConfig // PostgreSQL: how to connect, for tenants' own databases
 	home         *binding        // registry key of a tenant's own database, if it has one
 
+	migs atomic.Pointer[migrationSet] // SetMigrations
+
 	mu       sync.RWMutex
 	bindings []*binding
 	byName   map[string]*binding
@@ -525,35 +527,61 @@ func (db *DB) buildMapping(ctx context.Context, k registryKey) (*mapping, error)
 	if tx := txFrom(ctx, db); tx != nil && tx.database == "" {
 		q = tx.be
 	}
-	t, err := db.cat.get(ctx, q, k.tenant)
+	t, err := db.cat.usable(ctx, q, k.tenant)
 	if err != nil {
 		return nil, err
 	}
-	// The tenant's own placement, as Create recorded it; a model registered
-	// after the tenant was made falls back to its default strategy, on a name
-	// no other tenant may own.
-	p, found, err := db.cat.placement(ctx, q, k.tenant, k.binding.model.name)
+	mp, _, err := db.resolveMapping(ctx, q, t, k.binding)
+	return mp, err
+}
+
+// resolveMapping builds tenant t's mapping of model b, reading the catalog
+// on q, and reports whether the catalog records its placement. The
+// tenant's own placement is as Create recorded it; a model registered
+// after the tenant was made falls back to the placement Create was told for
+// the tenant, else the model's default strategy, on a name no other tenant
+// may own.
+func (db *DB) resolveMapping(ctx context.Context, q querier, t tenantRecord, b *binding) (*mapping, bool, error) {
+	p, found, err := db.cat.placement(ctx, q, t.ID, b.model.name)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !found {
-		p = db.placementOf(k.binding.strategy, t.Key, k.binding.model.name)
+		s, err := db.strategyFor(b, t)
+		if err != nil {
+			return nil, false, err
+		}
+		p = db.placementOf(s, t.Key, b.model.name)
 		if p.database != "" {
 			// A database is made by Create only: the tenant must own it.
-			if err := db.cat.ownsDatabase(ctx, q, k.tenant, p.database); err != nil {
-				return nil, err
+			if err := db.cat.ownsDatabase(ctx, q, t.ID, p.database); err != nil {
+				return nil, false, err
 			}
-			return buildMapping(db.dialect, k.binding.model, k.tenant, p), nil
+			return buildMapping(db.dialect, b.model, t.ID, p), false, nil
 		}
-		owner := k.tenant
+		owner := t.ID
 		if p.kind == sharedTable {
 			owner = ""
 		}
-		if _, err := db.cat.checkOwner(ctx, q, owner, k.binding.model.name, db.cfg.Schema, p.schema, p.table); err != nil {
-			return nil, err
+		if _, err := db.cat.checkOwner(ctx, q, owner, b.model.name, db.cfg.Schema, p.schema, p.table); err != nil {
+			return nil, false, err
 		}
 	}
-	return buildMapping(db.dialect, k.binding.model, k.tenant, p), nil
+	return buildMapping(db.dialect, b.model, t.ID, p), found, nil
+}
+
+// strategyFor is the strategy that places model b for tenant t where the
+// catalog records no placement: the one Create was told for the tenant, or
+// the model's own.
+func (db *DB) strategyFor(b *binding, t tenantRecord) (Strategy, error) {
+	if t.placement == "" {
+		return b.strategy, nil
+	}
+	s, ok := decodeStrategy(t.placement)
+	if !ok {
+		return Strategy{}, fmt.Errorf("tenantmap: the catalog records an unknown placement %q for tenant %q", t.placement, t.ID)
+	}
+	return s.resolve(b.model, db.dialect)
 }
 
 // placementOf is where strategy s puts a model of the tenant whose key is key.

@@ -3,6 +3,7 @@ package tenantmap
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // ColumnInfo is one column of a table as the database describes it.
@@ -11,6 +12,23 @@ type ColumnInfo struct {
 	Type     string // as the database names it: "bigint", "character varying(200)", "varchar(200)", "integer"
 	Nullable bool
 	Key      bool // part of the primary key
+}
+
+// IndexInfo is one index of a table, other than its primary key, as the
+// database describes it.
+type IndexInfo struct {
+	Name    string
+	Unique  bool
+	Columns []string // in index order
+}
+
+// TableInfo is a tenant's table of one model as the database has it.
+type TableInfo struct {
+	Model   string
+	Schema  string // "" where the dialect has none
+	Table   string
+	Columns []ColumnInfo // in table order
+	Indexes []IndexInfo  // by name
 }
 
 // Describe returns the columns of the tenant's table of this model as the
@@ -23,25 +41,74 @@ func (t *Table[T]) Describe(ctx context.Context) ([]ColumnInfo, error) {
 	if err != nil {
 		return nil, t.fail("describe", ctx, err)
 	}
-	sql, args := t.db.dialect.ColumnsQuery(mp.schema, mp.table)
-	r, err := q.query(ctx, sql, args...)
+	info, err := t.db.describe(ctx, q, mp)
 	if err != nil {
 		return nil, t.fail("describe", ctx, err)
 	}
-	defer r.Close()
-	var out []ColumnInfo
+	return info.Columns, nil
+}
+
+// Describe returns the context's tenant's table of the model named model as
+// the database has it: its columns and indexes. A table that does not exist
+// is ErrNotFound.
+func (db *DB) Describe(ctx context.Context, model string) (TableInfo, error) {
+	id, err := tenantOf(ctx, "")
+	if err != nil {
+		return TableInfo{}, opError("describe", "", model, err)
+	}
+	b := db.bindingNamed(model)
+	if b == nil {
+		return TableInfo{}, opError("describe", id, model, fmt.Errorf("%w: no model %q is registered", ErrInvalidQuery, model))
+	}
+	mp, err := db.mappingFor(ctx, b, id)
+	if err != nil {
+		return TableInfo{}, opError("describe", id, model, err)
+	}
+	var q querier = db.backendFor(id, mp.database)
+	if tx := txFrom(ctx, db); tx != nil {
+		q = tx.be
+	}
+	info, err := db.describe(ctx, q, mp)
+	return info, opError("describe", id, model, err)
+}
+
+// describe introspects a mapping's table on q.
+func (db *DB) describe(ctx context.Context, q querier, mp *mapping) (TableInfo, error) {
+	info := TableInfo{Model: mp.model.name, Schema: mp.schema, Table: mp.table}
+	sql, args := db.dialect.ColumnsQuery(mp.schema, mp.table)
+	r, err := q.query(ctx, sql, args...)
+	if err != nil {
+		return info, err
+	}
 	for r.Next() {
 		var c ColumnInfo
 		if err := r.Scan(&c.Name, &c.Type, &c.Nullable, &c.Key); err != nil {
-			return nil, t.fail("describe", ctx, err)
+			r.Close()
+			return info, err
 		}
-		out = append(out, c)
+		info.Columns = append(info.Columns, c)
 	}
+	r.Close()
 	if err := r.Err(); err != nil {
-		return nil, t.fail("describe", ctx, err)
+		return info, err
 	}
-	if len(out) == 0 {
-		return nil, t.fail("describe", ctx, fmt.Errorf("%w: no table %s", ErrNotFound, qualified(mp.schema, mp.table)))
+	if len(info.Columns) == 0 {
+		return info, fmt.Errorf("%w: no table %s", ErrNotFound, qualified(mp.schema, mp.table))
 	}
-	return out, nil
+	sql, args = db.dialect.IndexesQuery(mp.schema, mp.table)
+	r, err = q.query(ctx, sql, args...)
+	if err != nil {
+		return info, err
+	}
+	defer r.Close()
+	for r.Next() {
+		var ix IndexInfo
+		var cols string
+		if err := r.Scan(&ix.Name, &ix.Unique, &cols); err != nil {
+			return info, err
+		}
+		ix.Columns = strings.Split(cols, ",")
+		info.Indexes = append(info.Indexes, ix)
+	}
+	return info, r.Err()
 }

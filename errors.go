@@ -15,6 +15,9 @@ var (
 	ErrInvalidTenantID = errors.New("tenantmap: invalid tenant id")
 	// ErrTenantNotFound: the catalog has no such tenant.
 	ErrTenantNotFound = errors.New("tenantmap: tenant not found")
+	// ErrTenantSuspended: the tenant is suspended (Tenants.Suspend); calls
+	// for it fail until Tenants.Resume.
+	ErrTenantSuspended = errors.New("tenantmap: tenant suspended")
 	// ErrTenantExists: Create named a tenant the catalog already has.
 	ErrTenantExists = errors.New("tenantmap: tenant already exists")
 	// ErrTenantMismatch: a call named one tenant explicitly while its context

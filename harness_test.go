@@ -95,10 +95,12 @@ func mysqlOpenDatabases(t testing.TB) *tenantmap.DB {
 
 func mysqlOpen(t testing.TB) *tenantmap.DB {
 	t.Helper()
-	db, err := tenantmap.Open(context.Background(), newMySQLDatabase(t))
+	u := newMySQLDatabase(t)
+	db, err := tenantmap.Open(context.Background(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
+	rememberConfig(t, db, u, nil)
 	t.Cleanup(func() { db.Close() })
 	return db
 }
@@ -207,6 +209,9 @@ func pgbouncerOpen(t testing.TB) *tenantmap.DB {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	db, err := tenantmap.OpenConfig(ctx, cfg)
+	if err == nil {
+		rememberConfig(t, db, "", cfg)
+	}
 	if err != nil {
 		t.Fatalf("PgBouncer is unreachable at %s: %v\n"+
 			"Start it (.ci/run does, from .ci/pgbouncer.ini), point %s at one, or set %s=skip to skip these tests.",
@@ -227,6 +232,7 @@ func sqliteOpen(t testing.TB) *tenantmap.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rememberConfig(t, db, "sqlite:"+path, nil)
 	sqliteFiles.Store(db, path)
 	t.Cleanup(func() { db.Close() })
 	return db
@@ -239,8 +245,48 @@ func postgresOpen(t testing.TB) *tenantmap.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rememberConfig(t, db, u, nil)
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// openConfigs maps each handle the openers made to the configuration that
+// opens it, for reopen.
+var openConfigs sync.Map
+
+func rememberConfig(t testing.TB, db *tenantmap.DB, u string, cfg *tenantmap.Config) {
+	t.Helper()
+	if cfg == nil {
+		var err error
+		if cfg, err = tenantmap.ParseConfig(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := *cfg
+	openConfigs.Store(db, &c)
+}
+
+// reopen opens another handle, with connections of its own, on the
+// database db is open on, as a second process would.
+func reopen(t testing.TB, db *tenantmap.DB) *tenantmap.DB {
+	t.Helper()
+	cfg, ok := openConfigs.Load(db)
+	if !ok {
+		t.Fatal("reopen: the handle was not made by a test opener")
+	}
+	c := *cfg.(*tenantmap.Config)
+	other, err := tenantmap.OpenConfig(context.Background(), &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	openConfigs.Store(other, &c)
+	for _, m := range []*sync.Map{&sqliteFiles, &ownDBPrefixes, &databaseStrategyDBs} {
+		if v, ok := m.Load(db); ok {
+			m.Store(other, v)
+		}
+	}
+	t.Cleanup(func() { other.Close() })
+	return other
 }
 
 // rlsRole is the PostgreSQL role the row-level security tests connect as:
@@ -261,6 +307,7 @@ func postgresRLSOpen(t testing.TB) *tenantmap.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rememberConfig(t, db, "", cfg)
 	t.Cleanup(func() { db.Close() })
 	return db
 }

@@ -75,7 +75,7 @@ func (db *DB) buildHome(ctx context.Context, tenant string) (*mapping, error) {
 	if tx := txFrom(ctx, db); tx != nil && tx.database == "" {
 		q = tx.be
 	}
-	if _, err := db.cat.get(ctx, q, tenant); err != nil {
+	if _, err := db.cat.usable(ctx, q, tenant); err != nil {
 		return nil, err
 	}
 	ps, err := db.cat.placements(ctx, q, tenant)

@@ -122,7 +122,7 @@ func (db *DB) raw(ctx context.Context, sql string, in []any) (string, querier, s
 		if bd == nil {
 			return id, nil, "", nil, fmt.Errorf("%w: {%s} names no registered model", ErrInvalidQuery, tok.text)
 		}
-		if mappings[i], err = db.mapping(ctx, bd, id); err != nil {
+		if mappings[i], err = db.mappingFor(ctx, bd, id); err != nil {
 			return id, nil, "", nil, err
 		}
 		if mappings[i].shared {
@@ -138,6 +138,8 @@ func (db *DB) raw(ctx context.Context, sql string, in []any) (string, querier, s
 	var database string
 	if placed != nil {
 		database = placed.database
+	} else if tx != nil && tx.mig != nil {
+		database = tx.database
 	} else if database, err = db.homeDatabase(ctx, id); errors.Is(err, ErrTenantNotFound) {
 		database = ""
 	} else if err != nil {

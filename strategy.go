@@ -112,6 +112,19 @@ func (s Strategy) String() string {
 	return "Strategy(invalid)"
 }
 
+// encode names s for the catalog: its kind and template, as decodeStrategy
+// reads them back.
+func (s Strategy) encode() string { return strategyNames[s.kind] + ":" + s.template }
+
+// decodeStrategy reads a strategy that encode wrote.
+func decodeStrategy(text string) (Strategy, bool) {
+	kind, template, ok := strings.Cut(text, ":")
+	if !ok || kindNamed(kind) == 0 {
+		return Strategy{}, false
+	}
+	return Strategy{kind: kindNamed(kind), template: template}, true
+}
+
 // resolve fills the default template and checks s against the model and
 // the dialect.
 func (s Strategy) resolve(m *Model, d dialect.Dialect) (Strategy, error) {

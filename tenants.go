@@ -17,8 +17,19 @@ type Tenants struct{ db *DB }
 // Tenants returns the DB's tenant lifecycle operations.
 func (db *DB) Tenants() *Tenants { return &Tenants{db: db} }
 
-// StatusActive is the status of a tenant that can be used.
-const StatusActive = "active"
+// A tenant's status, as Tenant.Status reports it.
+const (
+	// StatusActive: the tenant can be used.
+	StatusActive = "active"
+	// StatusSuspended: calls for the tenant fail with ErrTenantSuspended
+	// until Resume; its data and tables are kept as they are.
+	StatusSuspended = "suspended"
+	// StatusDropped: the tenant was dropped with a retention window (Retain):
+	// calls fail with ErrTenantNotFound, its data is kept until
+	// Tenant.PurgeAfter, and Restore can bring it back until Purge removes it.
+	// Its id cannot be used for a new tenant until then.
+	StatusDropped = "dropped"
+)
 
 // Create records a tenant in the catalog and provisions the tables and
 // indexes of every registered model for it, in one transaction: on failure
@@ -78,16 +89,24 @@ func (ts *Tenants) create(ctx context.Context, id string, o createOptions) (Tena
 		Status:    StatusActive,
 		Version:   1,
 		CreatedAt: time.Now().UTC().Truncate(time.Microsecond),
+		// Its tables are made from the models as they are now: the shape
+		// the latest migration gives.
+		SchemaVersion: db.migrations().latest(),
 	}
 	prov, err := db.provisionDDL(bindings, t.Key)
 	if err != nil {
 		return Tenant{}, err
 	}
+	prov.version = t.SchemaVersion
+	placementName := ""
+	if o.placement != nil {
+		placementName = o.placement.encode()
+	}
 	if err := db.checkShared(ctx, prov.checks); err != nil {
 		return Tenant{}, err
 	}
 	insertTenant := func(q querier) error {
-		if _, err := q.exec(ctx, db.cat.insertSQL, t.ID, t.Key, t.Status, t.Version, t.CreatedAt); err != nil {
+		if _, err := q.exec(ctx, db.cat.insertSQL, t.ID, t.Key, t.Status, t.Version, t.CreatedAt, t.SchemaVersion, placementName); err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("%w: %q (or its physical key %q)", ErrTenantExists, id, t.Key)
 			}
@@ -129,7 +148,7 @@ func (db *DB) provisionInTx(ctx context.Context, insertTenant func(querier) erro
 		if err := insertTenant(tx); err != nil {
 			return err
 		}
-		if err := db.cat.record(ctx, tx, id, prov.objs); err != nil {
+		if err := db.cat.recordObjects(ctx, tx, id, prov.objs, prov.version); err != nil {
 			return err
 		}
 		if err := db.cat.recordPlacements(ctx, tx, id, prov.placements); err != nil {
@@ -154,7 +173,7 @@ func (db *DB) provisionWithoutTx(ctx context.Context, insertTenant func(querier)
 		return err // the id is taken (or the insert failed): nothing of ours to undo
 	}
 	cleanup := context.WithoutCancel(ctx)
-	if err := db.cat.record(ctx, db.be, id, prov.objs); err != nil {
+	if err := db.cat.recordObjects(ctx, db.be, id, prov.objs, prov.version); err != nil {
 		_, _ = db.be.exec(cleanup, db.cat.deleteObjectsSQL, id)
 		_, _ = db.be.exec(cleanup, db.cat.deleteSQL, id)
 		return err
@@ -222,6 +241,7 @@ type provision struct {
 	checks     []string             // statements that fail if a shared table exists with other columns
 	database   string               // the tenant's own database (PostgreSQL, SQLite), "" for none
 	dbStmts    []string             // the DDL to run in it
+	version    int64                // the migration version the tables are made at
 }
 
 // checkShared runs, before any DDL, the checks that a shared table which
@@ -319,8 +339,9 @@ func (ts *Tenants) Get(ctx context.Context, id string) (Tenant, error) {
 
 // ListOptions pages through the tenants in id order.
 type ListOptions struct {
-	After string // list ids greater than this; "" starts at the beginning
-	Limit int    // page size; 0 means 100, at most 10,000
+	After  string // list ids greater than this; "" starts at the beginning
+	Limit  int    // page size; 0 means 100, at most 10,000
+	Status string // only tenants with this status (StatusActive, …); "" for all
 }
 
 // List returns one page of tenants and the cursor for the next page, which
@@ -333,7 +354,7 @@ func (ts *Tenants) List(ctx context.Context, o ListOptions) ([]Tenant, string, e
 	case limit > 10_000:
 		limit = 10_000
 	}
-	page, err := ts.db.cat.list(ctx, ts.db.be, o.After, limit)
+	page, err := ts.db.cat.list(ctx, ts.db.be, o.After, o.Status, limit)
 	if err != nil {
 		return nil, "", opError("list tenants", "", "", err)
 	}
@@ -350,11 +371,23 @@ type DropConfirmation struct{ id string }
 // ConfirmDrop confirms the drop of the tenant with this id and no other.
 func ConfirmDrop(id string) DropConfirmation { return DropConfirmation{id: id} }
 
-// Drop deletes a tenant: its tables (its schemas, for SchemaPerTenant) and
-// all their rows, and its catalog record, in one transaction. It refuses
-// unless confirm names the same tenant, so a wrong variable cannot drop one
-// tenant while meaning another.
-func (ts *Tenants) Drop(ctx context.Context, id string, confirm DropConfirmation) error {
+// Drop deletes a tenant: its tables (its schemas, for SchemaPerTenant; its
+// database, for DatabasePerTenant) and all their rows, and its catalog
+// record. It refuses unless confirm names the same tenant, so a wrong
+// variable cannot drop one tenant while meaning another.
+//
+// With Retain(d) the drop is soft: the tenant's calls fail with
+// ErrTenantNotFound at once, but its data is kept for d, until Purge removes
+// it (Restore brings it back until then); the id stays taken meanwhile. A
+// Drop without Retain of a tenant dropped softly removes it now.
+func (ts *Tenants) Drop(ctx context.Context, id string, confirm DropConfirmation, opts ...DropOption) error {
+	var o dropOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.retain > 0 {
+		return opError("drop tenant", id, "", ts.softDrop(ctx, id, confirm, o.retain))
+	}
 	return opError("drop tenant", id, "", ts.drop(ctx, id, confirm, true))
 }
 

@@ -130,6 +130,27 @@ type Dialect interface {
 	// nullable, part of the primary key). schema is "" where the table is
 	// in the connection's own database or file.
 	ColumnsQuery(schema, table string) (string, []any)
+	// IndexesQuery is the introspection query that lists a table's indexes
+	// other than its primary key, each as (name, unique, its columns in
+	// order joined by commas).
+	IndexesQuery(schema, table string) (string, []any)
+	// SameType reports whether a type as ColumnsQuery names it is the type
+	// ColumnType gives c.
+	SameType(described string, c Column) bool
+	// DropIndexSQL renders the statement that drops index of table (in
+	// schema, "" where there is none) if it exists.
+	DropIndexSQL(schema, table, index string) string
+	// AlterColumnType renders the statements that change column c of the
+	// table qtable (quoted, qualified) to c's type and nullability; def is
+	// c's whole definition as ADD COLUMN takes it. It returns nil where the
+	// database cannot change a column's type.
+	AlterColumnType(qtable string, c Column, def string) []string
+}
+
+// NormalizeType lowercases a type name and removes spaces after commas, for
+// SameType.
+func NormalizeType(t string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(t)), ", ", ",")
 }
 
 // Quote returns ident quoted by d.

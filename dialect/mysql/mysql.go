@@ -130,3 +130,46 @@ func (Dialect) ReservedPrefix(string) bool { return false }
 
 // CurrentTimestamp is the default for a time column's "now".
 func (Dialect) CurrentTimestamp() string { return "CURRENT_TIMESTAMP(6)" }
+
+// IndexesQuery reads information_schema.statistics.
+func (Dialect) IndexesQuery(schema, table string) (string, []any) {
+	return "SELECT index_name, MIN(non_unique) = 0, GROUP_CONCAT(column_name ORDER BY seq_in_index SEPARATOR ',') FROM information_schema.statistics " +
+		"WHERE table_schema = COALESCE(NULLIF(?, ''), DATABASE()) AND table_name = ? AND index_name <> 'PRIMARY' GROUP BY index_name ORDER BY index_name", []any{schema, table}
+}
+
+// SameType compares with information_schema's column_type, without the
+// display widths of integer types (int(11)) that MariaDB and MySQL 5
+// report. BOOLEAN is TINYINT(1); MariaDB stores JSON as LONGTEXT.
+func (d Dialect) SameType(described string, c dialect.Column) bool {
+	have := dialect.NormalizeType(described)
+	for _, t := range []string{"smallint", "int", "bigint"} {
+		if strings.HasPrefix(have, t+"(") && strings.HasSuffix(have, ")") {
+			have = t
+		}
+	}
+	want := strings.ToLower(d.ColumnType(c))
+	switch {
+	case c.AutoPK:
+		want = "bigint"
+	case c.Kind == dialect.Bool:
+		want = "tinyint(1)"
+	case c.Kind == dialect.JSON:
+		return have == "json" || have == "longtext"
+	}
+	return have == want
+}
+
+// DropIndexSQL names the table, as MySQL's DROP INDEX needs; MariaDB has
+// IF EXISTS.
+func (d Dialect) DropIndexSQL(schema, table, index string) string {
+	q := dialect.Quote(d, table)
+	if schema != "" {
+		q = dialect.Quote(d, schema) + "." + q
+	}
+	return "DROP INDEX " + dialect.Quote(d, index) + " ON " + q
+}
+
+// AlterColumnType: MODIFY COLUMN restates the whole definition.
+func (Dialect) AlterColumnType(qtable string, _ dialect.Column, def string) []string {
+	return []string{"ALTER TABLE " + qtable + " MODIFY COLUMN " + def}
+}

@@ -96,3 +96,61 @@ func (Dialect) Syntax() dialect.Syntax {
 
 // CurrentTimestamp is the default for a time column's "now".
 func (Dialect) CurrentTimestamp() string { return "CURRENT_TIMESTAMP" }
+
+// IndexesQuery reads pg_index; columns are in index order.
+func (d Dialect) IndexesQuery(schema, table string) (string, []any) {
+	q := dialect.Quote(d, table)
+	if schema != "" {
+		q = dialect.Quote(d, schema) + "." + q
+	}
+	return `SELECT c.relname, i.indisunique,
+		array_to_string(ARRAY(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.n), ',')
+		FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+		WHERE i.indrelid = to_regclass($1) AND NOT i.indisprimary ORDER BY c.relname`, []any{q}
+}
+
+// describedTypes are format_type's names of ColumnType's types.
+var describedTypes = map[dialect.Kind]string{
+	dialect.Bool: "boolean", dialect.Int16: "smallint", dialect.Int32: "integer", dialect.Int64: "bigint",
+	dialect.Float32: "real", dialect.Float64: "double precision", dialect.Bytes: "bytea",
+	dialect.Time: "timestamp with time zone", dialect.JSON: "jsonb", dialect.UUID: "uuid",
+}
+
+// SameType compares with format_type's names.
+func (Dialect) SameType(described string, c dialect.Column) bool {
+	want := describedTypes[c.Kind]
+	switch {
+	case c.AutoPK:
+		want = "bigint"
+	case c.Kind == dialect.String && c.Size > 0:
+		want = "character varying(" + strconv.Itoa(c.Size) + ")"
+	case c.Kind == dialect.String:
+		want = "text"
+	}
+	return dialect.NormalizeType(described) == want
+}
+
+// DropIndexSQL: an index lives in its table's schema.
+func (d Dialect) DropIndexSQL(schema, _, index string) string {
+	q := dialect.Quote(d, index)
+	if schema != "" {
+		q = dialect.Quote(d, schema) + "." + q
+	}
+	return "DROP INDEX IF EXISTS " + q
+}
+
+// AlterColumnType converts the values with a cast (USING), then sets the
+// nullability.
+func (d Dialect) AlterColumnType(qtable string, c dialect.Column, _ string) []string {
+	col := dialect.Quote(d, c.Name)
+	typ := d.ColumnType(c)
+	null := "SET NOT NULL"
+	if c.Nullable {
+		null = "DROP NOT NULL"
+	}
+	return []string{
+		"ALTER TABLE " + qtable + " ALTER COLUMN " + col + " TYPE " + typ + " USING " + col + "::" + typ,
+		"ALTER TABLE " + qtable + " ALTER COLUMN " + col + " " + null,
+	}
+}

@@ -4,6 +4,7 @@ package sqlite
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/tenantmap/tenantmap/dialect"
 )
@@ -86,3 +87,28 @@ func (Dialect) Syntax() dialect.Syntax {
 
 // CurrentTimestamp is the default for a time column's "now".
 func (Dialect) CurrentTimestamp() string { return "CURRENT_TIMESTAMP" }
+
+// IndexesQuery reads pragma_index_list and pragma_index_info; the indexes
+// SQLite makes itself for UNIQUE and PRIMARY KEY constraints are left out.
+func (Dialect) IndexesQuery(_, table string) (string, []any) {
+	return "SELECT il.`name`, il.`unique` = 1, (SELECT group_concat(`name`, ',') FROM (SELECT ii.`name` FROM pragma_index_info(il.`name`) ii ORDER BY ii.`seqno`)) " +
+		"FROM pragma_index_list(?1) il WHERE il.`origin` = 'c' ORDER BY il.`name`", []any{table}
+}
+
+// SameType compares with the declared type, which SQLite keeps as written.
+func (d Dialect) SameType(described string, c dialect.Column) bool {
+	want := strings.ToLower(d.ColumnType(c))
+	if c.AutoPK {
+		want = "integer"
+	}
+	return dialect.NormalizeType(described) == want
+}
+
+// DropIndexSQL: index names are unique in the file.
+func (d Dialect) DropIndexSQL(_, _, index string) string {
+	return "DROP INDEX IF EXISTS " + dialect.Quote(d, index)
+}
+
+// AlterColumnType: SQLite cannot change a column's type (the table must be
+// rebuilt), so nil.
+func (Dialect) AlterColumnType(string, dialect.Column, string) []string { return nil }

@@ -1,0 +1,116 @@
+package tenantmap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// DropOption changes how Drop drops a tenant.
+type DropOption func(*dropOptions)
+
+type dropOptions struct{ retain time.Duration }
+
+// Retain makes Drop soft: the tenant is marked dropped and its data kept
+// for d, until Purge (run after d has passed) removes it for good. A d of
+// zero or less drops at once.
+func Retain(d time.Duration) DropOption { return func(o *dropOptions) { o.retain = d } }
+
+// ErrTenantStatus: a lifecycle call does not apply to the tenant's status
+// (Resume of a tenant that is not suspended, Restore of one not dropped, …).
+var ErrTenantStatus = errors.New("tenantmap: wrong tenant status")
+
+// Suspend stops all calls for a tenant: they fail with ErrTenantSuspended
+// until Resume. Nothing else changes: its tables, rows and placement stay
+// as they are, and migrations still apply to it. Mappings this DB cached for
+// the tenant are dropped at once; another process's are dropped when it
+// next rebuilds them (cross-process invalidation is not yet in place).
+func (ts *Tenants) Suspend(ctx context.Context, id string) error {
+	return opError("suspend tenant", id, "", ts.setStatus(ctx, id, StatusActive, StatusSuspended, nil))
+}
+
+// Resume lets a suspended tenant's calls through again.
+func (ts *Tenants) Resume(ctx context.Context, id string) error {
+	return opError("resume tenant", id, "", ts.setStatus(ctx, id, StatusSuspended, StatusActive, nil))
+}
+
+// Restore brings back a tenant dropped with Retain whose data has not been
+// purged yet. Its tables are at the migration version they had when it was
+// dropped: run Migrate if migrations were added since.
+func (ts *Tenants) Restore(ctx context.Context, id string) error {
+	return opError("restore tenant", id, "", ts.setStatus(ctx, id, StatusDropped, StatusActive, nil))
+}
+
+func (ts *Tenants) softDrop(ctx context.Context, id string, confirm DropConfirmation, retain time.Duration) error {
+	if err := ValidateTenantID(id); err != nil {
+		return err
+	}
+	if confirm.id != id {
+		return fmt.Errorf("%w: pass tenantmap.ConfirmDrop(%q)", ErrDropNotConfirmed, id)
+	}
+	until := time.Now().UTC().Add(retain).Truncate(time.Microsecond)
+	t, err := ts.db.cat.get(ctx, ts.db.be, id)
+	if err != nil {
+		return err
+	}
+	if t.Status == StatusDropped {
+		return fmt.Errorf("%w: %q is dropped already (purge after %s); Drop it without Retain to remove it now", ErrTenantStatus, id, t.PurgeAfter.Format(time.RFC3339))
+	}
+	return ts.setStatus(ctx, id, t.Status, StatusDropped, &until)
+}
+
+// setStatus moves a tenant from status from to status to, bumping its
+// placement version, and drops its cached mappings.
+func (ts *Tenants) setStatus(ctx context.Context, id, from, to string, purgeAfter *time.Time) error {
+	db := ts.db
+	if err := ValidateTenantID(id); err != nil {
+		return err
+	}
+	n, err := db.be.exec(ctx, db.cat.setStatusSQL, to, purgeAfter, id, from)
+	db.reg.InvalidateTenant(id)
+	if err != nil {
+		return err
+	}
+	if n == 1 {
+		return nil
+	}
+	t, err := db.cat.get(ctx, db.be, id)
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: tenant %q is %s, not %s", ErrTenantStatus, id, t.Status, from)
+}
+
+// Purge removes for good every tenant dropped with Retain whose retention
+// ended at or before now, as Drop without Retain would, and returns their
+// ids. It stops at the first tenant it cannot remove; running it again
+// goes on from there.
+func (ts *Tenants) Purge(ctx context.Context, now time.Time) ([]string, error) {
+	db := ts.db
+	r, err := db.be.query(ctx, db.cat.expiredSQL, now.UTC())
+	if err != nil {
+		return nil, opError("purge tenants", "", "", err)
+	}
+	var ids []string
+	for r.Next() {
+		var id string
+		if err := r.Scan(&id); err != nil {
+			r.Close()
+			return nil, opError("purge tenants", "", "", err)
+		}
+		ids = append(ids, id)
+	}
+	r.Close()
+	if err := r.Err(); err != nil {
+		return nil, opError("purge tenants", "", "", err)
+	}
+	var purged []string
+	for _, id := range ids {
+		if err := ts.drop(ctx, id, ConfirmDrop(id), true); err != nil {
+			return purged, opError("purge tenant", id, "", err)
+		}
+		purged = append(purged, id)
+	}
+	return purged, nil
+}

@@ -1,0 +1,1321 @@
+package tenantmap
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tenantmap/tenantmap/dialect"
+)
+
+// ErrMigrationFailed: Migrate could not bring every tenant it was asked to
+// the target version. Its report says which failed and why; every tenant
+// is at its old version or the new one, and running Migrate again finishes
+// the rest.
+var ErrMigrationFailed = errors.New("tenantmap: migration failed")
+
+// MigrateOptions says which tenants Migrate brings to which version, and how.
+type MigrateOptions struct {
+	// Target is the version to reach; 0 means the latest migration.
+	Target int64
+	// Tenants limits the run to these tenants; nil means every tenant that
+	// is not dropped (suspended tenants are migrated too).
+	Tenants []string
+	// Parallel is how many tenants are migrated at once (DefaultMigrateParallel if 0).
+	Parallel int
+	// DryRun plans the run without changing anything: the report lists each
+	// tenant's and shared table's statements.
+	DryRun bool
+	// Canary migrates this many tenants (the first in id order) before the
+	// others, and stops if any of them fails.
+	Canary int
+	// StopOnError starts no tenant after the first failure; the tenants
+	// already running finish. By default a failing tenant is reported and
+	// the others go on.
+	StopOnError bool
+	// Progress, if set, is called after each tenant, one call at a time.
+	Progress func(MigrateProgress)
+}
+
+// DefaultMigrateParallel is how many tenants Migrate migrates at once unless
+// MigrateOptions.Parallel says otherwise.
+const DefaultMigrateParallel = 4
+
+// MigrateProgress is what Migrate reports after each tenant. A run goes
+// through the tenants once, or, where shared tables change on the way,
+// once for each version whose shared-table steps must wait for every
+// tenant to reach the version before: Done and Total count the tenants of
+// the current pass, which brings them to Version.
+type MigrateProgress struct {
+	Version             int64
+	Done, Total, Failed int
+	Tenant              string
+	Result              MigrateResult
+	Elapsed             time.Duration // since the run began
+}
+
+// MigrateResult is what a run did for one tenant or shared table.
+type MigrateResult string
+
+// The results of a tenant's or shared table's migration.
+const (
+	// ResultMigrated: brought to the target version by this run.
+	ResultMigrated MigrateResult = "migrated"
+	// ResultCurrent: at the target already (another runner may have
+	// migrated it while this run waited; TenantMigration.ByOther says so).
+	ResultCurrent MigrateResult = "current"
+	// ResultFailed: left at its old version; Err says why.
+	ResultFailed MigrateResult = "failed"
+	// ResultSkipped: not attempted (the run stopped, or was cancelled, first).
+	ResultSkipped MigrateResult = "skipped"
+	// ResultPlanned: a dry run's plan.
+	ResultPlanned MigrateResult = "planned"
+)
+
+// TenantMigration is what a run did for one tenant.
+type TenantMigration struct {
+	Tenant     string
+	From, To   int64
+	Result     MigrateResult
+	ByOther    bool     // another runner migrated it while this one waited
+	Err        error    // why it failed, or was skipped
+	Statements []string // a dry run's statements (and "-- " lines for Go steps)
+	Elapsed    time.Duration
+}
+
+// SharedMigration is what a run did for one shared table, which is migrated
+// once for all its tenants.
+type SharedMigration struct {
+	Model, Table string
+	From, To     int64
+	Result       MigrateResult
+	Err          error
+	Statements   []string
+}
+
+// MigrateReport is the outcome of a Migrate run.
+type MigrateReport struct {
+	Target  int64
+	DryRun  bool
+	Shared  []SharedMigration
+	Tenants []TenantMigration // in id order
+	Elapsed time.Duration
+}
+
+// Count returns how many tenants ended with result r.
+func (r *MigrateReport) Count(res MigrateResult) int {
+	n := 0
+	for _, t := range r.Tenants {
+		if t.Result == res {
+			n++
+		}
+	}
+	return n
+}
+
+// errLocked: another runner holds the tenant's migration lock.
+var errLocked = errors.New("tenantmap: another runner is migrating it")
+
+// pendingTarget is a tenant or shared table below the target, as the
+// catalog's one pending query lists it.
+type pendingTarget struct {
+	shared        bool
+	id            string // tenant id, or a shared table's schema
+	table         string // shared table
+	version, step int64
+}
+
+// Migrate brings tenants to a migration version (the latest by default)
+// with bounded parallelism, each tenant in one transaction where the
+// database has transactional DDL (PostgreSQL, SQLite) and step by step,
+// each step recorded, where it has not (MySQL). A lock per tenant keeps two
+// runners from migrating one tenant at once; two runners on one catalog
+// share the tenants between them, and each reports the ones the other did
+// as current. A shared table is migrated once for all its tenants, before
+// their own steps of the same version. A run with nothing to do reads the
+// catalog in one query and touches no tenant.
+//
+// If the run could not bring every tenant to the target, the report says
+// which and the error wraps ErrMigrationFailed. A run cut short (a cancelled
+// context, a killed process) leaves every tenant at its old version or the
+// new one — on MySQL at the last step recorded — and running Migrate again
+// finishes the rest.
+func (db *DB) Migrate(ctx context.Context, o MigrateOptions) (*MigrateReport, error) {
+	start := time.Now()
+	migs := db.migrations()
+	target := o.Target
+	if target == 0 {
+		target = migs.latest()
+	}
+	rep := &MigrateReport{Target: target, DryRun: o.DryRun}
+	if target != 0 && !migs.has(target) {
+		return rep, opError("migrate", "", "", fmt.Errorf("%w: no migration has version %d", ErrInvalidMigration, target))
+	}
+	if err := db.checkMigrations(migs); err != nil {
+		return rep, opError("migrate", "", "", err)
+	}
+	pending, err := db.cat.pendingTargets(ctx, db.be, target)
+	if err != nil {
+		return rep, opError("migrate", "", "", err)
+	}
+	var tenants []pendingTarget
+	var shared []pendingTarget
+	for _, p := range pending {
+		if p.shared {
+			shared = append(shared, p)
+		} else {
+			tenants = append(tenants, p)
+		}
+	}
+	if o.Tenants != nil {
+		if tenants, err = db.selectTenants(ctx, tenants, o.Tenants, target, rep); err != nil {
+			return rep, opError("migrate", "", "", err)
+		}
+	}
+	r := &migrationRun{db: db, o: o, migs: migs, rep: rep, start: start, total: len(tenants)}
+	if r.o.Parallel <= 0 {
+		r.o.Parallel = DefaultMigrateParallel
+	}
+	err = r.run(ctx, tenants, shared, target)
+	slices.SortFunc(rep.Tenants, func(a, b TenantMigration) int { return strings.Compare(a.Tenant, b.Tenant) })
+	rep.Elapsed = time.Since(start)
+	if err == nil && (rep.Count(ResultFailed) > 0 || rep.Count(ResultSkipped) > 0) {
+		err = fmt.Errorf("%w: %d of %d tenants failed, %d not attempted", ErrMigrationFailed, rep.Count(ResultFailed), len(rep.Tenants), rep.Count(ResultSkipped))
+	}
+	for _, s := range rep.Shared {
+		if err == nil && s.Result == ResultFailed {
+			err = fmt.Errorf("%w: shared table %s: %w", ErrMigrationFailed, s.Table, s.Err)
+		}
+	}
+	return rep, opError("migrate", "", "", err)
+}
+
+// selectTenants keeps the pending tenants a run was limited to, and
+// reports the others it names: current, or failed if there is no such
+// tenant.
+func (db *DB) selectTenants(ctx context.Context, pending []pendingTarget, ids []string, target int64, rep *MigrateReport) ([]pendingTarget, error) {
+	byID := map[string]pendingTarget{}
+	for _, p := range pending {
+		byID[p.id] = p
+	}
+	var out []pendingTarget
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if p, ok := byID[id]; ok {
+			out = append(out, p)
+			continue
+		}
+		res := TenantMigration{Tenant: id, To: target}
+		if err := ValidateTenantID(id); err != nil {
+			res.Result, res.Err = ResultFailed, err
+		} else if t, err := db.cat.get(ctx, db.be, id); err != nil {
+			if !errors.Is(err, ErrTenantNotFound) {
+				return nil, err
+			}
+			res.Result, res.Err = ResultFailed, err
+		} else if t.Status == StatusDropped {
+			res.From, res.Result, res.Err = t.SchemaVersion, ResultSkipped, fmt.Errorf("%w: %q is dropped", ErrTenantNotFound, id)
+		} else {
+			res.From, res.Result = t.SchemaVersion, ResultCurrent
+		}
+		rep.Tenants = append(rep.Tenants, res)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out, nil
+}
+
+// checkMigrations checks the migrations against the registered models:
+// every step names a registered model, and columns it takes from a model
+// exist there.
+func (db *DB) checkMigrations(migs *migrationSet) error {
+	var errs []error
+	for _, m := range migs.list {
+		for i, s := range m.Steps {
+			name := stepModel(s)
+			if name == "" {
+				continue
+			}
+			b := db.bindingNamed(name)
+			if b == nil {
+				errs = append(errs, fmt.Errorf("migration %d, step %d (%v): no model %q is registered", m.Version, i+1, s, name))
+				continue
+			}
+			var col Column
+			switch s := s.(type) {
+			case *addColumnStep:
+				col = s.col
+			case *alterTypeStep:
+				col = s.col
+			default:
+				continue
+			}
+			c, err := columnOf(b.model, col)
+			if err == nil {
+				_, err = columnDDL(db.dialect, c)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("migration %d, step %d (%v): %w", m.Version, i+1, s, err))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalidMigration, errors.Join(errs...))
+	}
+	return nil
+}
+
+// pendingTargets reads, in one query, every tenant (not dropped) and
+// shared table whose migration version is below target, or whose last
+// migration stopped part way.
+func (c *catalog) pendingTargets(ctx context.Context, q querier, target int64) ([]pendingTarget, error) {
+	r, err := q.query(ctx, c.pendingSQL, target, target)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []pendingTarget
+	for r.Next() {
+		var kind string
+		var p pendingTarget
+		if err := r.Scan(&kind, &p.id, &p.table, &p.version, &p.step); err != nil {
+			return nil, err
+		}
+		p.shared = kind == "s"
+		out = append(out, p)
+	}
+	return out, r.Err()
+}
+
+// migrationRun is one Migrate call.
+type migrationRun struct {
+	db    *DB
+	o     MigrateOptions
+	migs  *migrationSet
+	start time.Time
+
+	mu                  sync.Mutex
+	rep                 *MigrateReport
+	done, failed, total int   // in the current segment
+	version             int64 // the current segment's target
+	stopped             bool
+}
+
+// reportShared merges a shared table's result into the report: one entry
+// per table, from its first version to its last.
+func (r *migrationRun) reportShared(res SharedMigration) {
+	for i, s := range r.rep.Shared {
+		if s.Table == res.Table {
+			res.From = s.From
+			res.Statements = append(s.Statements, res.Statements...)
+			if s.Result == ResultMigrated && res.Result == ResultCurrent {
+				res.Result = ResultMigrated
+			}
+			r.rep.Shared[i] = res
+			return
+		}
+	}
+	r.rep.Shared = append(r.rep.Shared, res)
+}
+
+// run migrates in segments: a version with a step on a shared table
+// starts a new one, whose shared steps run once every tenant has reached
+// the version before it. Usually there is one segment.
+func (r *migrationRun) run(ctx context.Context, tenants, shared []pendingTarget, target int64) error {
+	low := target
+	for _, t := range tenants {
+		low = min(low, t.version)
+	}
+	for _, s := range shared {
+		low = min(low, s.version)
+	}
+	var ends []int64
+	for _, m := range r.migs.between(low+1, target) {
+		if r.o.DryRun {
+			break // a plan changes nothing, so it has one segment
+		}
+		for _, s := range shared {
+			if s.version < m.Version && r.sharedSteps(m, s) {
+				ends = append(ends, m.Version-1)
+				break
+			}
+		}
+	}
+	ends = append(ends, target)
+	from := map[string]int64{}
+	for _, t := range tenants {
+		from[t.id] = t.version
+	}
+	final := map[string]TenantMigration{}
+	defer func() {
+		for _, res := range final {
+			res.From = from[res.Tenant]
+			r.rep.Tenants = append(r.rep.Tenants, res)
+		}
+	}()
+	for i, to := range ends {
+		last := i == len(ends)-1
+		for j := range shared {
+			s := &shared[j]
+			if s.version >= to && s.step == 0 {
+				continue
+			}
+			res := r.migrateShared(ctx, s, to)
+			r.reportShared(res)
+			if res.Result == ResultFailed {
+				r.skipRest(tenants, final, target, fmt.Errorf("shared table %s failed: %w", res.Table, res.Err))
+				return nil
+			}
+			s.version, s.step = to, 0
+		}
+		var due []pendingTarget
+		for _, t := range tenants {
+			if t.version < to || t.step > 0 {
+				due = append(due, t)
+			}
+		}
+		canary := 0
+		if i == 0 {
+			canary = r.o.Canary
+		}
+		r.mu.Lock()
+		r.done, r.failed, r.total, r.version = 0, 0, len(due), to
+		r.mu.Unlock()
+		results := r.migrateTenants(ctx, due, to, canary)
+		failed := false
+		for k := range tenants {
+			res, ok := results[tenants[k].id]
+			if !ok {
+				continue
+			}
+			final[res.Tenant] = res
+			switch res.Result {
+			case ResultMigrated, ResultCurrent, ResultPlanned:
+				tenants[k].version, tenants[k].step = to, 0
+			default:
+				failed = true
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			r.skipRest(tenants, final, target, err)
+			return err
+		}
+		if r.stopped || failed && !last {
+			// A shared table's next steps wait for every tenant to reach
+			// the version before them.
+			r.skipRest(tenants, final, target, fmt.Errorf("the run stopped at version %d", to))
+			return nil
+		}
+	}
+	return nil
+}
+
+// skipRest reports the tenants a stopped run did not take to target and
+// has no other result for.
+func (r *migrationRun) skipRest(tenants []pendingTarget, final map[string]TenantMigration, target int64, why error) {
+	for _, t := range tenants {
+		if res, ok := final[t.id]; t.version >= target || ok && res.Result == ResultFailed {
+			continue
+		}
+		final[t.id] = TenantMigration{Tenant: t.id, To: target, Result: ResultSkipped, Err: why}
+	}
+}
+
+// sharedSteps reports whether migration m changes shared table s.
+func (r *migrationRun) sharedSteps(m Migration, s pendingTarget) bool {
+	model := r.sharedModel(s)
+	for _, st := range m.Steps {
+		if st.kind() == stepDDL && stepModel(st) == model {
+			return true
+		}
+	}
+	return false
+}
+
+// sharedModel is the model whose shared table s is. The pending query
+// does not carry it; the table's name does not say it either, so it is
+// looked up once.
+func (r *migrationRun) sharedModel(s pendingTarget) string {
+	for _, b := range r.db.snapshotBindings() {
+		if b.strategy.kind == sharedTable {
+			schema, table := b.strategy.physical("", b.model.name, r.db.cfg.Schema, r.db.dialect.MaxIdentifierLength())
+			if schema == s.id && table == s.table {
+				return b.model.name
+			}
+		}
+	}
+	return ""
+}
+
+// migrateTenants migrates tenants to version to with bounded parallelism:
+// the canary first, then the rest; tenants another runner holds are
+// retried, waiting, at the end.
+func (r *migrationRun) migrateTenants(ctx context.Context, due []pendingTarget, to int64, canary int) map[string]TenantMigration {
+	results := map[string]TenantMigration{}
+	var deferred []pendingTarget
+	pass := func(list []pendingTarget, wait bool) {
+		work := make(chan pendingTarget)
+		var wg sync.WaitGroup
+		for w := 0; w < min(r.o.Parallel, len(list)); w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for t := range work {
+					res := r.migrateOne(ctx, t, to, wait)
+					if errors.Is(res.Err, errLocked) && !wait {
+						r.mu.Lock()
+						deferred = append(deferred, t)
+						r.mu.Unlock()
+						continue
+					}
+					r.finish(results, res)
+				}
+			}()
+		}
+		for _, t := range list {
+			r.mu.Lock()
+			stop := r.stopped
+			r.mu.Unlock()
+			if stop || ctx.Err() != nil {
+				why := ctx.Err()
+				if why == nil {
+					why = errors.New("the run stopped after a failure")
+				}
+				r.mu.Lock()
+				results[t.id] = TenantMigration{Tenant: t.id, From: t.version, To: to, Result: ResultSkipped, Err: why}
+				r.mu.Unlock()
+				continue
+			}
+			work <- t
+		}
+		close(work)
+		wg.Wait()
+	}
+	if canary > 0 && canary < len(due) {
+		pass(due[:canary], false)
+		r.mu.Lock()
+		failed := false
+		for _, t := range due[:canary] {
+			if res, ok := results[t.id]; ok && res.Result == ResultFailed {
+				failed = true
+			}
+		}
+		if failed {
+			r.stopped = true
+		}
+		r.mu.Unlock()
+		due = due[canary:]
+	}
+	pass(due, false)
+	for len(deferred) > 0 {
+		list := deferred
+		deferred = nil
+		pass(list, true)
+	}
+	return results
+}
+
+// finish records a tenant's result and reports progress.
+func (r *migrationRun) finish(results map[string]TenantMigration, res TenantMigration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	results[res.Tenant] = res
+	r.done++
+	if res.Result == ResultFailed {
+		r.failed++
+		if r.o.StopOnError {
+			r.stopped = true
+		}
+	}
+	if r.o.Progress != nil {
+		r.o.Progress(MigrateProgress{Version: r.version, Done: r.done, Total: r.total, Failed: r.failed, Tenant: res.Tenant, Result: res.Result, Elapsed: time.Since(r.start)})
+	}
+}
+
+// migrateOne migrates one tenant; wait says to wait for its lock.
+func (r *migrationRun) migrateOne(ctx context.Context, t pendingTarget, to int64, wait bool) TenantMigration {
+	start := time.Now()
+	res := TenantMigration{Tenant: t.id, From: t.version, To: to}
+	var err error
+	switch {
+	case r.o.DryRun:
+		res.Statements, err = r.plan(ctx, t.id, to)
+		res.Result = ResultPlanned
+	default:
+		res.Result, err = r.db.migrateTenant(ctx, r.migs, t.id, to, wait)
+		if wait && res.Result == ResultCurrent {
+			res.ByOther = true
+		}
+	}
+	res.Elapsed = time.Since(start)
+	if err != nil {
+		res.Result, res.Err = ResultFailed, err
+		if errors.Is(err, errLocked) {
+			return res
+		}
+		if !r.o.DryRun && ctx.Err() == nil {
+			// The migration rolled back; the catalog keeps why.
+			_, _ = r.db.be.exec(context.WithoutCancel(ctx), r.db.cat.failedSQL, truncate(err.Error(), 2000), t.id)
+		}
+	}
+	return res
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// lockKey is the migration lock's argument for a tenant or shared table:
+// a hash on PostgreSQL (advisory locks take integers), the name on MySQL.
+func (db *DB) lockKey(name string) any {
+	if db.dialect.Features()&dialect.Schemas != 0 {
+		h := fnv.New32a()
+		h.Write([]byte(name))
+		return int32(h.Sum32())
+	}
+	return name
+}
+
+// planItem is one step of one tenant's migration, rendered.
+type planItem struct {
+	version int64
+	index   int // the step's place in its migration
+	last    bool
+	step    Step
+	mp      *mapping
+	stmts   []string // DDL, run where the tenant's tables are
+	checks  []string // statements run before the transaction (a shared table's shape)
+	lock    bool     // take the catalog lock first (shared table creation)
+	record  func(ctx context.Context, q querier) error
+}
+
+// migrationScope is a migration's view of one tenant: its catalog row and
+// its mappings, read on the migration's own connection.
+type migrationScope struct {
+	db    *DB
+	rec   tenantRecord
+	q     querier // where the catalog is read
+	cache map[*binding]*mapping
+}
+
+func (s *migrationScope) mapping(ctx context.Context, b *binding) (*mapping, error) {
+	if mp := s.cache[b]; mp != nil {
+		return mp, nil
+	}
+	mp, _, err := s.db.resolveMapping(ctx, s.q, s.rec, b)
+	if err != nil {
+		return nil, err
+	}
+	s.cache[b] = mp
+	return mp, nil
+}
+
+// planTenant renders a tenant's steps from its recorded version (and step)
+// to version to.
+func (db *DB) planTenant(ctx context.Context, migs *migrationSet, scope *migrationScope, to int64) ([]planItem, error) {
+	rec := scope.rec
+	var items []planItem
+	created := map[string]bool{}
+	for _, m := range migs.between(rec.SchemaVersion, to) {
+		for i, s := range m.Steps {
+			if m.Version == rec.SchemaVersion+1 && int64(i) < rec.step {
+				continue // applied before a run was cut short (MySQL)
+			}
+			it := planItem{version: m.Version, index: i, last: i == len(m.Steps)-1, step: s}
+			name := stepModel(s)
+			var b *binding
+			if name != "" {
+				if b = db.bindingNamed(name); b == nil {
+					return nil, fmt.Errorf("%w: migration %d: no model %q is registered", ErrInvalidMigration, m.Version, name)
+				}
+				if created[name] {
+					continue // made at the model's latest shape by CreateTable
+				}
+			}
+			switch s.kind() {
+			case stepDDL:
+				mp, err := scope.mapping(ctx, b)
+				if err != nil {
+					return nil, fmt.Errorf("migration %d (%v): %w", m.Version, s, err)
+				}
+				if mp.shared {
+					continue // the shared table is migrated once, for all its tenants
+				}
+				it.mp = mp
+				if it.stmts, err = renderDDL(db.dialect, b.model, mp, s); err != nil {
+					return nil, fmt.Errorf("migration %d (%v): %w", m.Version, s, err)
+				}
+			case stepCreate:
+				if latest := migs.latest(); to != latest {
+					for _, later := range migs.between(to, latest) {
+						for _, ls := range later.Steps {
+							if ls.kind() == stepDDL && stepModel(ls) == name {
+								return nil, fmt.Errorf("%w: migration %d creates %s at its latest shape, which migration %d changes: migrate to version %d", ErrInvalidMigration, m.Version, name, later.Version, latest)
+							}
+						}
+					}
+				}
+				ok, err := db.planCreate(ctx, scope, b, m.Version, &it)
+				if err != nil {
+					return nil, fmt.Errorf("migration %d (%v): %w", m.Version, s, err)
+				}
+				if !ok {
+					continue // the tenant has the table: it was made after the model was registered
+				}
+				created[name] = true
+				delete(scope.cache, b)
+			}
+			items = append(items, it)
+		}
+	}
+	return items, nil
+}
+
+// planCreate renders CreateTable for one tenant: the model's table where
+// the tenant's placement puts it, and the catalog records of it. It
+// reports false if the catalog records the table already.
+func (db *DB) planCreate(ctx context.Context, scope *migrationScope, b *binding, version int64, it *planItem) (bool, error) {
+	if _, found, err := db.cat.placement(ctx, scope.q, scope.rec.ID, b.model.name); err != nil || found {
+		return false, err
+	}
+	s, err := db.strategyFor(b, scope.rec)
+	if err != nil {
+		return false, err
+	}
+	prov, err := db.provisionDDL([]*binding{{id: b.id, model: b.model, strategy: s}}, scope.rec.Key)
+	if err != nil {
+		return false, err
+	}
+	owned, err := db.cat.objects(ctx, scope.q, scope.rec.ID)
+	if err != nil {
+		return false, err
+	}
+	has := func(kind, name string) bool {
+		return slices.ContainsFunc(owned, func(o object) bool { return o.kind == kind && o.name == name })
+	}
+	if prov.database != "" {
+		if !has("database", prov.database) {
+			return false, fmt.Errorf("%w: %s would go in a database of the tenant's own, which it does not have; a migration cannot make one", ErrUnsupported, b.model.name)
+		}
+		it.stmts = prov.dbStmts
+	} else {
+		for _, st := range prov.stmts {
+			if !strings.HasPrefix(st.sql, "CREATE SCHEMA ") && !strings.HasPrefix(st.sql, "CREATE DATABASE ") {
+				it.stmts = append(it.stmts, st.sql)
+				continue
+			}
+			// A namespace the tenant has already is kept.
+			for _, o := range prov.objs {
+				if (o.kind == "schema") && !has("schema", o.name) {
+					it.stmts = append(it.stmts, st.sql)
+				}
+			}
+		}
+	}
+	var objs []object
+	for _, o := range prov.objs {
+		if !has(o.kind, o.name) || o.kind == "table" {
+			objs = append(objs, o)
+		}
+	}
+	it.checks = prov.checks
+	it.lock = len(prov.shared) > 0
+	it.record = func(ctx context.Context, q querier) error {
+		if err := db.cat.recordObjects(ctx, q, scope.rec.ID, objs, db.migrations().latest()); err != nil {
+			return err
+		}
+		return db.cat.recordPlacements(ctx, q, scope.rec.ID, prov.placements)
+	}
+	mp := buildMapping(db.dialect, b.model, scope.rec.ID, prov.placements[b.model.name])
+	it.mp = mp
+	return true, nil
+}
+
+// plan renders a tenant's migration for a dry run.
+func (r *migrationRun) plan(ctx context.Context, id string, to int64) ([]string, error) {
+	db := r.db
+	rec, err := db.cat.read(ctx, db.be, id)
+	if err != nil {
+		return nil, err
+	}
+	scope := &migrationScope{db: db, rec: rec, q: db.be, cache: map[*binding]*mapping{}}
+	items, err := db.planTenant(ctx, r.migs, scope, to)
+	if err != nil {
+		return nil, err
+	}
+	home, err := db.resolveHome(ctx, db.be, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, it := range items {
+		switch s := it.step.(type) {
+		case *sqlStep:
+			tx := &txState{db: db, tenant: id, database: home, mig: scope}
+			_, _, stmt, _, err := db.raw(context.WithValue(WithTenant(ctx, id), ctxTxKey{}, tx), s.sql, s.args)
+			if err != nil {
+				return nil, fmt.Errorf("migration %d (%v): %w", it.version, s, err)
+			}
+			out = append(out, stmt)
+		case *funcStep:
+			out = append(out, "-- go: "+s.name)
+		default:
+			out = append(out, it.stmts...)
+		}
+	}
+	return out, nil
+}
+
+// migrateTenant migrates one tenant to version to and reports whether it
+// did (ResultMigrated) or found it there (ResultCurrent). errLocked means
+// another runner holds it (only when wait is false).
+func (db *DB) migrateTenant(ctx context.Context, migs *migrationSet, id string, to int64, wait bool) (MigrateResult, error) {
+	defer db.reg.InvalidateTenant(id)
+	if db.dialect.Features()&dialect.TransactionalDDL == 0 {
+		return db.migrateStepwise(ctx, migs, id, to, wait)
+	}
+	// The tenant's own database, if it has one, holds its tables.
+	home, err := db.resolveHome(ctx, db.be, id)
+	if err != nil {
+		return "", err
+	}
+	if home != "" {
+		return db.migrateOwnDatabase(ctx, migs, id, home, to, wait)
+	}
+	var result MigrateResult
+	err = inTx(ctx, db.backendFor(id, ""), func(tx querier) error {
+		if err := db.migrationLock(ctx, tx, id, wait); err != nil {
+			return err
+		}
+		rec, err := db.cat.read(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if rec.SchemaVersion >= to || rec.Status == StatusDropped {
+			result = ResultCurrent
+			return nil
+		}
+		scope := &migrationScope{db: db, rec: rec, q: tx, cache: map[*binding]*mapping{}}
+		items, err := db.planTenant(ctx, migs, scope, to)
+		if err != nil {
+			return err
+		}
+		if err := db.runChecks(ctx, items); err != nil {
+			return err
+		}
+		mctx := context.WithValue(WithTenant(ctx, id), ctxTxKey{}, &txState{db: db, tenant: id, be: tx.(txBackend), mig: scope})
+		for _, it := range items {
+			if err := db.runItem(mctx, tx, tx, it); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.exec(ctx, db.cat.migratedSQL, to, id); err != nil {
+			return err
+		}
+		result = ResultMigrated
+		return nil
+	})
+	return result, err
+}
+
+// resolveHome returns the tenant's own database ("" for none), read on q
+// whatever the tenant's status.
+func (db *DB) resolveHome(ctx context.Context, q querier, id string) (string, error) {
+	if db.tenantDBs == nil {
+		return "", nil
+	}
+	ps, err := db.cat.placements(ctx, q, id)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range ps {
+		if p.database != "" {
+			return p.database, nil
+		}
+	}
+	return "", nil
+}
+
+// migrationLock takes the tenant's migration lock inside the transaction
+// tx, where the database has transaction-scoped locks (PostgreSQL).
+// Elsewhere the transaction is the lock: SQLite has one writer at a time.
+func (db *DB) migrationLock(ctx context.Context, tx querier, name string, wait bool) error {
+	if db.cat.tryLockSQL == "" || db.cat.unlockSQL != "" {
+		return nil
+	}
+	stmt := db.cat.tryLockSQL
+	if wait {
+		stmt = db.cat.waitLockSQL
+	}
+	var got bool
+	var scan []any
+	if wait {
+		var void any
+		scan = []any{&void, &got}
+	} else {
+		scan = []any{&got}
+	}
+	if err := tx.queryRow(ctx, stmt, db.lockKey(name)).Scan(scan...); err != nil {
+		return err
+	}
+	if !got {
+		return errLocked
+	}
+	return nil
+}
+
+// runChecks runs, before a tenant's transaction, the checks that a shared
+// table CreateTable would join is the model's.
+func (db *DB) runChecks(ctx context.Context, items []planItem) error {
+	for _, it := range items {
+		if err := db.checkShared(ctx, it.checks); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runItem runs one planned step: its DDL or data change on tables (where
+// the tenant's tables are), its catalog records on cat.
+func (db *DB) runItem(ctx context.Context, tables, cat querier, it planItem) error {
+	fail := func(err error) error {
+		return fmt.Errorf("migration %d, step %d (%v): %w", it.version, it.index+1, it.step, err)
+	}
+	if it.lock && db.cat.lockSQL != "" {
+		if _, err := cat.exec(ctx, db.cat.lockSQL); err != nil {
+			return fail(err)
+		}
+	}
+	for _, s := range it.stmts {
+		if _, err := tables.exec(ctx, s); err != nil {
+			return fail(fmt.Errorf("%w\n\tin: %s", err, s))
+		}
+	}
+	switch s := it.step.(type) {
+	case *sqlStep:
+		if _, err := db.Exec(ctx, s.sql, s.args...); err != nil {
+			return fail(err)
+		}
+	case *funcStep:
+		if err := s.fn(ctx); err != nil {
+			return fail(err)
+		}
+	}
+	if it.record != nil && cat != nil {
+		if err := it.record(ctx, cat); err != nil {
+			return fail(err)
+		}
+	}
+	return nil
+}
+
+// The table in a tenant's own database that records its migration version,
+// in the same transaction as the migration's DDL: the catalog, in another
+// database, is updated after it, and a run cut short between the two is
+// finished from this record.
+const localVersionTable = "tenantmap_version"
+
+// migrateOwnDatabase migrates a tenant whose tables are in a database of
+// its own (PostgreSQL, SQLite): under the lock, taken in a catalog
+// transaction (PostgreSQL), the steps run in one transaction on the
+// tenant's database with the local version record, then the catalog is
+// updated.
+func (db *DB) migrateOwnDatabase(ctx context.Context, migs *migrationSet, id, home string, to int64, wait bool) (MigrateResult, error) {
+	var result MigrateResult
+	catalogWork := func(cat querier, inTransaction bool) error {
+		if err := db.migrationLock(ctx, cat, id, wait); err != nil {
+			return err
+		}
+		rec, err := db.cat.read(ctx, cat, id)
+		if err != nil {
+			return err
+		}
+		if rec.SchemaVersion >= to || rec.Status == StatusDropped {
+			result = ResultCurrent
+			return nil
+		}
+		scope := &migrationScope{db: db, rec: rec, q: cat, cache: map[*binding]*mapping{}}
+		items, err := db.planTenant(ctx, migs, scope, to)
+		if err != nil {
+			return err
+		}
+		if err := db.runChecks(ctx, items); err != nil {
+			return err
+		}
+		lt := dialect.Quote(db.dialect, localVersionTable)
+		err = inTx(ctx, db.backendFor(id, home), func(tx querier) error {
+			if _, err := tx.exec(ctx, "CREATE TABLE IF NOT EXISTS "+lt+" ("+dialect.Quote(db.dialect, "version")+" "+
+				db.dialect.ColumnType(dialect.Column{Kind: dialect.Int64})+" NOT NULL)"); err != nil {
+				return err
+			}
+			local := rec.SchemaVersion
+			var v sql.NullInt64
+			if err := tx.queryRow(ctx, "SELECT MAX("+dialect.Quote(db.dialect, "version")+") FROM "+lt).Scan(&v); err != nil {
+				return err
+			}
+			if v.Valid && v.Int64 > local {
+				local = v.Int64 // a run was cut short after this commit: finish it
+			}
+			mctx := context.WithValue(WithTenant(ctx, id), ctxTxKey{}, &txState{db: db, tenant: id, database: home, be: tx.(txBackend), mig: scope})
+			for _, it := range items {
+				if it.version <= local {
+					continue
+				}
+				it.record = nil // the catalog is another database's; recorded below
+				if err := db.runItem(mctx, tx, nil, it); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.exec(ctx, "DELETE FROM "+lt); err != nil {
+				return err
+			}
+			_, err := tx.exec(ctx, "INSERT INTO "+lt+" VALUES ("+string(db.dialect.AppendPlaceholder(nil, 1))+")", to)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		record := func(cat querier) error {
+			// Another runner (SQLite, where no lock is held on the catalog
+			// meanwhile) may have finished the tenant while this one waited
+			// for its database.
+			if rec, err := db.cat.read(ctx, cat, id); err != nil || rec.SchemaVersion >= to {
+				result = ResultCurrent
+				return err
+			}
+			for _, it := range items {
+				if it.record != nil {
+					if err := it.record(ctx, cat); err != nil {
+						return err
+					}
+				}
+			}
+			_, err := cat.exec(ctx, db.cat.migratedSQL, to, id)
+			result = ResultMigrated
+			return err
+		}
+		if inTransaction {
+			return record(cat)
+		}
+		return inTx(ctx, db.be, record)
+	}
+	var err error
+	if db.cat.tryLockSQL != "" {
+		// The lock lives in this transaction.
+		err = inTx(ctx, db.be, func(tx querier) error { return catalogWork(tx, true) })
+	} else {
+		// SQLite: the tenant's file is locked by its own transaction; a
+		// transaction on the main file meanwhile would hold its one writer.
+		err = catalogWork(db.be, false)
+	}
+	return result, err
+}
+
+// migrateStepwise migrates one tenant where DDL commits at once (MySQL),
+// on one connection that holds the tenant's lock: each DDL step is applied
+// unless introspection shows it was (a run cut short between the DDL and
+// its record), then recorded; each data step commits with its record.
+func (db *DB) migrateStepwise(ctx context.Context, migs *migrationSet, id string, to int64, wait bool) (MigrateResult, error) {
+	conn, release, err := db.lockedConn(ctx, id, wait)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	rec, err := db.cat.read(ctx, conn, id)
+	if err != nil {
+		return "", err
+	}
+	if rec.SchemaVersion >= to && rec.step == 0 || rec.Status == StatusDropped {
+		return ResultCurrent, nil
+	}
+	scope := &migrationScope{db: db, rec: rec, q: conn, cache: map[*binding]*mapping{}}
+	items, err := db.planTenant(ctx, migs, scope, to)
+	if err != nil {
+		return "", err
+	}
+	if err := db.runChecks(ctx, items); err != nil {
+		return "", err
+	}
+	for _, it := range items {
+		if it.stmts != nil {
+			done, err := db.applied(ctx, conn, it)
+			if err != nil {
+				return "", err
+			}
+			if done {
+				it.stmts = nil
+			}
+			if err := db.runItem(ctx, conn, nil, it); err != nil {
+				return "", err
+			}
+		}
+		// The data change (if any), the catalog records and the step's
+		// record commit together.
+		err := inTx(ctx, conn, func(tx querier) error {
+			data := it
+			data.stmts = nil
+			mctx := context.WithValue(WithTenant(ctx, id), ctxTxKey{}, &txState{db: db, tenant: id, be: tx.(txBackend), mig: scope})
+			if err := db.runItem(mctx, tx, tx, data); err != nil {
+				return err
+			}
+			version, step := it.version-1, int64(it.index+1)
+			if it.last {
+				version, step = it.version, 0
+			}
+			_, err := tx.exec(ctx, db.cat.stepSQL, version, step, id)
+			return err
+		})
+		if err != nil {
+			return "", err
+		}
+	}
+	if _, err := conn.exec(ctx, db.cat.migratedSQL, to, id); err != nil {
+		return "", err
+	}
+	return ResultMigrated, nil
+}
+
+// lockedConn takes a connection of the DB's pool for the caller's sole use
+// and the session lock on name (MySQL's GET_LOCK); release gives the lock
+// back and the connection to the pool (or closes it, if the lock could not
+// be given back).
+func (db *DB) lockedConn(ctx context.Context, name string, wait bool) (*sqlBackend, func(), error) {
+	sb, ok := db.be.(*sqlBackend)
+	if !ok {
+		return nil, nil, fmt.Errorf("tenantmap: stepwise migration needs a database/sql pool")
+	}
+	c, err := sb.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn := &sqlBackend{q: c, conn: c}
+	key := db.lockKey(name)
+	for {
+		var got bool
+		stmt := db.cat.tryLockSQL
+		if wait {
+			stmt = db.cat.waitLockSQL
+		}
+		if err := conn.queryRow(ctx, stmt, key).Scan(&got); err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+		if got {
+			break
+		}
+		if !wait {
+			c.Close()
+			return nil, nil, errLocked
+		}
+		if err := ctx.Err(); err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+	}
+	release := func() {
+		var released sql.NullInt64
+		if err := conn.queryRow(context.WithoutCancel(ctx), db.cat.unlockSQL, key).Scan(&released); err != nil || released.Int64 != 1 {
+			_ = c.Raw(func(any) error { return driver.ErrBadConn }) // closed, not pooled, with the lock
+		}
+		c.Close()
+	}
+	return conn, release, nil
+}
+
+// applied reports whether a DDL step's change is in the table already:
+// MySQL commits DDL at once, so a run cut short between a step and its
+// record leaves it done but not recorded.
+func (db *DB) applied(ctx context.Context, q querier, it planItem) (bool, error) {
+	mp := it.mp
+	cols := func() (map[string]bool, error) {
+		sql, args := db.dialect.ColumnsQuery(mp.schema, mp.table)
+		return namesOf(ctx, q, sql, args, 4)
+	}
+	indexes := func() (map[string]bool, error) {
+		sql, args := db.dialect.IndexesQuery(mp.schema, mp.table)
+		return namesOf(ctx, q, sql, args, 3)
+	}
+	switch s := it.step.(type) {
+	case *addColumnStep:
+		have, err := cols()
+		return have[s.col.Name], err
+	case *dropColumnStep:
+		have, err := cols()
+		return !have[s.column], err
+	case *renameColumnStep:
+		have, err := cols()
+		return have[s.to] && !have[s.from], err
+	case *addIndexStep:
+		have, err := indexes()
+		return have[indexName(db.dialect, mp.table, s.name, s.unique)], err
+	case *dropIndexStep:
+		have, err := indexes()
+		return !have[indexName(db.dialect, mp.table, s.name, s.unique)], err
+	case *createTableStep:
+		have, err := cols()
+		return len(have) > 0, err
+	}
+	return false, nil // ALTER … MODIFY sets the same type again harmlessly
+}
+
+// namesOf runs an introspection query and returns its first column.
+func namesOf(ctx context.Context, q querier, stmt string, args []any, ncols int) (map[string]bool, error) {
+	r, err := q.query(ctx, stmt, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	out := map[string]bool{}
+	for r.Next() {
+		var name string
+		rest := make([]any, ncols)
+		rest[0] = &name
+		for i := 1; i < ncols; i++ {
+			var v any
+			rest[i] = &v
+		}
+		if err := r.Scan(rest...); err != nil {
+			return nil, err
+		}
+		out[name] = true
+	}
+	return out, r.Err()
+}
+
+// migrateShared migrates one shared table to version to: the DDL steps on
+// its model, once for all its tenants.
+func (r *migrationRun) migrateShared(ctx context.Context, s *pendingTarget, to int64) SharedMigration {
+	db := r.db
+	model := r.sharedModel(*s)
+	res := SharedMigration{Model: model, Table: qualified(s.id, s.table), From: s.version, To: to}
+	b := db.bindingNamed(model)
+	if b == nil {
+		res.Result, res.Err = ResultFailed, fmt.Errorf("%w: no registered model has the shared table %s", ErrInvalidMigration, res.Table)
+		return res
+	}
+	mp := buildMapping(db.dialect, b.model, "", placement{kind: sharedTable, schema: s.id, table: s.table})
+	render := func(from int64, step int64) ([]planItem, error) {
+		var items []planItem
+		for _, m := range r.migs.between(from, to) {
+			for i, st := range m.Steps {
+				if m.Version == from+1 && int64(i) < step {
+					continue
+				}
+				if st.kind() != stepDDL || stepModel(st) != model {
+					continue
+				}
+				stmts, err := renderDDL(db.dialect, b.model, mp, st)
+				if err != nil {
+					return nil, fmt.Errorf("migration %d (%v): %w", m.Version, st, err)
+				}
+				items = append(items, planItem{version: m.Version, index: i, last: i == len(m.Steps)-1, step: st, mp: mp, stmts: stmts})
+			}
+		}
+		return items, nil
+	}
+	if r.o.DryRun {
+		items, err := render(s.version, s.step)
+		res.Result, res.Err = ResultPlanned, err
+		for _, it := range items {
+			res.Statements = append(res.Statements, it.stmts...)
+		}
+		if err != nil {
+			res.Result = ResultFailed
+		}
+		return res
+	}
+	lockName := "shared:" + res.Table
+	update := func(ctx context.Context, q querier, version, step int64) error {
+		_, err := q.exec(ctx, db.cat.sharedMigratedSQL, version, step, s.id, s.table)
+		return err
+	}
+	readVersion := func(q querier) (int64, int64, error) {
+		var m string
+		var v, st int64
+		err := q.queryRow(ctx, db.cat.sharedVersionSQL, s.id, s.table).Scan(&m, &v, &st)
+		return v, st, err
+	}
+	var err error
+	res.Result = ResultMigrated
+	if db.dialect.Features()&dialect.TransactionalDDL == 0 {
+		var conn *sqlBackend
+		var release func()
+		if conn, release, err = db.lockedConn(ctx, lockName, true); err == nil {
+			defer release()
+			var v, st int64
+			if v, st, err = readVersion(conn); err == nil {
+				if v >= to {
+					res.Result = ResultCurrent
+					return res
+				}
+				var items []planItem
+				if items, err = render(v, st); err == nil {
+					for _, it := range items {
+						done, aerr := db.applied(ctx, conn, it)
+						if err = aerr; err != nil {
+							break
+						}
+						if !done {
+							if err = db.runItem(ctx, conn, nil, it); err != nil {
+								break
+							}
+						}
+						version, step := it.version-1, int64(it.index+1)
+						if it.last {
+							version, step = it.version, 0
+						}
+						if err = update(ctx, conn, version, step); err != nil {
+							break
+						}
+					}
+					if err == nil {
+						err = update(ctx, conn, to, 0)
+					}
+				}
+			}
+		}
+	} else {
+		err = inTx(ctx, db.be, func(tx querier) error {
+			if err := db.migrationLock(ctx, tx, lockName, true); err != nil {
+				return err
+			}
+			v, _, err := readVersion(tx)
+			if err != nil {
+				return err
+			}
+			if v >= to {
+				res.Result = ResultCurrent
+				return nil
+			}
+			items, err := render(v, 0)
+			if err != nil {
+				return err
+			}
+			for _, it := range items {
+				if err := db.runItem(ctx, tx, nil, it); err != nil {
+					return err
+				}
+			}
+			return update(ctx, tx, to, 0)
+		})
+	}
+	if err != nil {
+		res.Result, res.Err = ResultFailed, err
+	}
+	db.reg.InvalidateModel(model)
+	return res
+}

@@ -472,6 +472,19 @@ func (r *migrationRun) migrateTenants(ctx context.Context, due []pendingTarget, 
 			go func() {
 				defer wg.Done()
 				for t := range work {
+					r.mu.Lock()
+					stop := r.stopped
+					r.mu.Unlock()
+					if stop || ctx.Err() != nil {
+						why := ctx.Err()
+						if why == nil {
+							why = errors.New("the run stopped after a failure")
+						}
+						r.mu.Lock()
+						results[t.id] = TenantMigration{Tenant: t.id, From: t.version, To: to, Result: ResultSkipped, Err: why}
+						r.mu.Unlock()
+						continue
+					}
 					res := r.migrateOne(ctx, t, to, wait)
 					if errors.Is(res.Err, errLocked) && !wait {
 						r.mu.Lock()
@@ -484,19 +497,6 @@ func (r *migrationRun) migrateTenants(ctx context.Context, due []pendingTarget, 
 			}()
 		}
 		for _, t := range list {
-			r.mu.Lock()
-			stop := r.stopped
-			r.mu.Unlock()
-			if stop || ctx.Err() != nil {
-				why := ctx.Err()
-				if why == nil {
-					why = errors.New("the run stopped after a failure")
-				}
-				r.mu.Lock()
-				results[t.id] = TenantMigration{Tenant: t.id, From: t.version, To: to, Result: ResultSkipped, Err: why}
-				r.mu.Unlock()
-				continue
-			}
 			work <- t
 		}
 		close(work)

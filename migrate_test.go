@@ -1,13 +1,18 @@
 package tenantmap_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tenantmap/tenantmap"
 )
@@ -34,8 +39,9 @@ type mgAudit struct {
 	Step string `tm:",size:40"`
 }
 
-// mgMigrations take mgCaseV0's tables to mgCase's.
-func mgMigrations() []tenantmap.Migration {
+// mgMigrations take mgCaseV0's tables to mgCase's. hooks, if given, run
+// in migration 3 after its audit record (and can make it fail).
+func mgMigrations(hooks ...func(ctx context.Context) error) []tenantmap.Migration {
 	return []tenantmap.Migration{
 		{Version: 1, Name: "priority", Steps: []tenantmap.Step{
 			tenantmap.AddColumn("case", tenantmap.Column{Name: "priority"}),
@@ -49,7 +55,15 @@ func mgMigrations() []tenantmap.Migration {
 		{Version: 3, Name: "notes", Steps: []tenantmap.Step{
 			tenantmap.AddColumn("case", tenantmap.Column{Name: "notes"}),
 			tenantmap.Func("audit v3", func(ctx context.Context) error {
-				return mgAuditInsert(ctx, "v3")
+				if err := mgAuditInsert(ctx, "v3"); err != nil {
+					return err
+				}
+				for _, h := range hooks {
+					if err := h(ctx); err != nil {
+						return err
+					}
+				}
+				return nil
 			}),
 		}},
 	}
@@ -85,9 +99,16 @@ func mgOld(t *testing.T, b backend) (*tenantmap.DB, *tenantmap.Table[mgCaseV0]) 
 	return db, cases
 }
 
-func mgNew(t *testing.T, b backend, old *tenantmap.DB) (*tenantmap.DB, *tenantmap.Table[mgCase], *tenantmap.Table[mgAudit]) {
+func mgNew(t *testing.T, b backend, old *tenantmap.DB, hooks ...func(ctx context.Context) error) (*tenantmap.DB, *tenantmap.Table[mgCase], *tenantmap.Table[mgAudit]) {
 	t.Helper()
 	db := reopen(t, old)
+	cases, audit := mgRegister(t, b, db, hooks...)
+	return db, cases, audit
+}
+
+// mgRegister registers the latest models and the migrations on db.
+func mgRegister(t testing.TB, b backend, db *tenantmap.DB, hooks ...func(ctx context.Context) error) (*tenantmap.Table[mgCase], *tenantmap.Table[mgAudit]) {
+	t.Helper()
 	cases, err := tenantmap.Register[mgCase](db, b.strategy("{tenant}_case"), tenantmap.ModelName("case"))
 	if err != nil {
 		t.Fatal(err)
@@ -97,10 +118,10 @@ func mgNew(t *testing.T, b backend, old *tenantmap.DB) (*tenantmap.DB, *tenantma
 		t.Fatal(err)
 	}
 	mgAuditTables.Store(db, audit)
-	if err := db.SetMigrations(mgMigrations()...); err != nil {
+	if err := db.SetMigrations(mgMigrations(hooks...)...); err != nil {
 		t.Fatal(err)
 	}
-	return db, cases, audit
+	return cases, audit
 }
 
 // mgCtx is a context for a tenant that the Func steps can find the
@@ -267,4 +288,397 @@ func describeColumns(t *testing.T, db *tenantmap.DB, model, tenant string) strin
 		names = append(names, c.Name)
 	}
 	return fmt.Sprint(names)
+}
+
+// failFor makes migration 3 fail for the tenant id.
+func failFor(id string) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		if t, _ := tenantmap.TenantFrom(ctx); t == id {
+			return errors.New("injected failure for " + id)
+		}
+		return nil
+	}
+}
+
+// mgCheckUnmigrated checks that a tenant whose migration failed kept its
+// old version: on databases with transactional DDL nothing of the failed
+// migration is left; on MySQL the versions before the failed step are.
+func mgCheckFailed(t *testing.T, b backend, db *tenantmap.DB, id string) {
+	t.Helper()
+	tn, err := db.Tenants().Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := int64(0)
+	if db.Dialect().Name() == "mysql" || isShared(b) {
+		// MySQL records migration 3's first step; tenants of shared tables
+		// go through one version at a time, and 1 and 2 succeeded.
+		want = 2
+	}
+	if tn.SchemaVersion != want || !strings.Contains(tn.LastError, "injected failure") {
+		t.Errorf("%s after a failed migration: version %d (want %d), last error %q", id, tn.SchemaVersion, want, tn.LastError)
+	}
+	if want == 0 && !isShared(b) {
+		if cols := describeColumns(t, db, "case", id); strings.Contains(cols, "priority") {
+			t.Errorf("%s: the failed migration left columns behind: %s", id, cols)
+		}
+	}
+}
+
+// TestMigrateFailure: a failing tenant is reported and keeps its old
+// version; by default the others go on, and a rerun without the fault
+// finishes it, applying no step twice.
+func TestMigrateFailure(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		old, oldCases := mgOld(t, b)
+		ids := []string{"t1", "t2", "t3", "t4"}
+		mgSeed(t, old, oldCases, ids...)
+		db, _, _ := mgNew(t, b, old, failFor("t2"))
+		rep, err := db.Migrate(mgCtx(db, ""), tenantmap.MigrateOptions{Parallel: 2})
+		if !errors.Is(err, tenantmap.ErrMigrationFailed) {
+			t.Fatalf("want ErrMigrationFailed, got %v", err)
+		}
+		if rep.Count(tenantmap.ResultFailed) != 1 || rep.Count(tenantmap.ResultMigrated) != 3 {
+			t.Fatalf("report: %+v", rep.Tenants)
+		}
+		for _, r := range rep.Tenants {
+			if (r.Tenant == "t2") != (r.Result == tenantmap.ResultFailed) {
+				t.Errorf("tenant %s: %s (%v)", r.Tenant, r.Result, r.Err)
+			}
+		}
+		mgCheckFailed(t, b, db, "t2")
+		// The rerun, without the fault, finishes t2 only.
+		db2, cases, audit := mgNew(t, b, old)
+		rep, err = db2.Migrate(mgCtx(db2, ""), tenantmap.MigrateOptions{})
+		if err != nil || len(rep.Tenants) != 1 || rep.Tenants[0].Tenant != "t2" || rep.Tenants[0].Result != tenantmap.ResultMigrated {
+			t.Fatalf("rerun: %v, %+v", err, rep.Tenants)
+		}
+		for _, id := range ids {
+			mgCheckMigrated(t, db2, cases, audit, id)
+		}
+	})
+}
+
+// TestMigrateStopAndCanary: StopOnError starts no tenant after a failure;
+// a failing canary stops the run before the other tenants.
+func TestMigrateStopAndCanary(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		old, oldCases := mgOld(t, b)
+		ids := []string{"a1", "a2", "a3", "a4", "a5"}
+		mgSeed(t, old, oldCases, ids...)
+		db, _, _ := mgNew(t, b, old, failFor("a2"))
+		rep, err := db.Migrate(mgCtx(db, ""), tenantmap.MigrateOptions{Parallel: 1, StopOnError: true})
+		if !errors.Is(err, tenantmap.ErrMigrationFailed) {
+			t.Fatalf("want ErrMigrationFailed, got %v", err)
+		}
+		want := map[string]tenantmap.MigrateResult{"a1": tenantmap.ResultMigrated, "a2": tenantmap.ResultFailed,
+			"a3": tenantmap.ResultSkipped, "a4": tenantmap.ResultSkipped, "a5": tenantmap.ResultSkipped}
+		for _, r := range rep.Tenants {
+			if want[r.Tenant] != r.Result {
+				t.Errorf("stop on error: %s %s (%v), want %s", r.Tenant, r.Result, r.Err, want[r.Tenant])
+			}
+		}
+		if len(rep.Tenants) != len(ids) {
+			t.Errorf("stop on error reports %d tenants: %+v", len(rep.Tenants), rep.Tenants)
+		}
+		if tn, _ := db.Tenants().Get(context.Background(), "a3"); tn.SchemaVersion == 3 {
+			t.Errorf("a3 was migrated after the run stopped")
+		}
+
+		// A canary of one, the failing tenant (a1 is done): a3… stay.
+		db2, _, _ := mgNew(t, b, old, failFor("a2"))
+		rep, err = db2.Migrate(mgCtx(db2, ""), tenantmap.MigrateOptions{Canary: 1, Parallel: 4})
+		if !errors.Is(err, tenantmap.ErrMigrationFailed) {
+			t.Fatalf("canary: want ErrMigrationFailed, got %v", err)
+		}
+		for _, id := range []string{"a3", "a4", "a5"} {
+			tn, _ := db2.Tenants().Get(context.Background(), id)
+			if tn.SchemaVersion == 3 {
+				t.Errorf("canary failed, yet %s was migrated", id)
+			}
+		}
+		// A canary that passes lets the rest through.
+		db3, cases, audit := mgNew(t, b, old)
+		rep, err = db3.Migrate(mgCtx(db3, ""), tenantmap.MigrateOptions{Canary: 1})
+		if err != nil {
+			t.Fatalf("passing canary: %v %+v", err, rep.Tenants)
+		}
+		for _, id := range ids {
+			mgCheckMigrated(t, db3, cases, audit, id)
+		}
+	})
+}
+
+// TestMigrateCancel: a run whose context is cancelled part way leaves
+// every tenant at its old version or the new one; a rerun finishes the
+// rest and applies no step twice.
+func TestMigrateCancel(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		old, oldCases := mgOld(t, b)
+		var ids []string
+		for i := range 8 {
+			ids = append(ids, fmt.Sprintf("c%d", i))
+		}
+		mgSeed(t, old, oldCases, ids...)
+		db, cases, audit := mgNew(t, b, old)
+		ctx, cancel := context.WithCancel(mgCtx(db, ""))
+		defer cancel()
+		rep, err := db.Migrate(ctx, tenantmap.MigrateOptions{Parallel: 2, Progress: func(p tenantmap.MigrateProgress) {
+			if p.Version == 3 && p.Done == 3 {
+				cancel()
+			}
+		}})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("want context.Canceled, got %v (%+v)", err, rep.Tenants)
+		}
+		migrated := 0
+		for _, id := range ids {
+			tn, err := db.Tenants().Get(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tn.SchemaVersion == 3:
+				migrated++
+			case db.Dialect().Name() == "mysql" || isShared(b):
+				// Stepwise (MySQL) or in passes (shared tables): part way is a
+				// version recorded with its steps.
+			case tn.SchemaVersion != 0:
+				t.Errorf("%s at version %d after a cancelled run: neither old nor new", id, tn.SchemaVersion)
+			}
+		}
+		if migrated < 3 || migrated == len(ids) {
+			t.Errorf("%d of %d tenants migrated before the cancel; want at least 3, not all", migrated, len(ids))
+		}
+		rep, err = db.Migrate(mgCtx(db, ""), tenantmap.MigrateOptions{})
+		if err != nil {
+			t.Fatalf("rerun: %v %+v", err, rep.Tenants)
+		}
+		for _, id := range ids {
+			mgCheckMigrated(t, db, cases, audit, id)
+		}
+	})
+}
+
+// TestMigrateTwoRunners: two handles (as two processes would) migrate one
+// catalog at once; they share the tenants, each tenant is migrated once,
+// and neither fails.
+func TestMigrateTwoRunners(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		old, oldCases := mgOld(t, b)
+		var ids []string
+		for i := range 10 {
+			ids = append(ids, fmt.Sprintf("r%02d", i))
+		}
+		mgSeed(t, old, oldCases, ids...)
+		db1, cases, audit := mgNew(t, b, old)
+		db2, _, _ := mgNew(t, b, old)
+		var wg sync.WaitGroup
+		reps := make([]*tenantmap.MigrateReport, 2)
+		errs := make([]error, 2)
+		for i, db := range []*tenantmap.DB{db1, db2} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				reps[i], errs[i] = db.Migrate(mgCtx(db, ""), tenantmap.MigrateOptions{Parallel: 2})
+			}()
+		}
+		wg.Wait()
+		for i := range 2 {
+			if errs[i] != nil {
+				t.Fatalf("runner %d: %v %+v", i, errs[i], reps[i].Tenants)
+			}
+		}
+		for _, id := range ids {
+			mgCheckMigrated(t, db1, cases, audit, id)
+		}
+		// Every tenant was migrated by exactly one of them (the data steps
+		// above ran once each); each reports the rest as current.
+		n := reps[0].Count(tenantmap.ResultMigrated) + reps[1].Count(tenantmap.ResultMigrated)
+		if !isShared(b) && n != len(ids) {
+			t.Errorf("the two runners migrated %d tenants between them, want %d", n, len(ids))
+		}
+	})
+}
+
+// The environment that makes TestMigrateKillChild the child process of
+// TestMigrateKill: the database's configuration, as JSON, and the backend.
+const (
+	envKillConfig  = "TENANTMAP_TEST_KILL_CONFIG"
+	envKillBackend = "TENANTMAP_TEST_KILL_BACKEND"
+)
+
+// TestMigrateKill: a migrating process killed with SIGKILL part way through
+// (some tenants inside their migration) leaves every tenant at its old
+// version or the new one (on MySQL, at a recorded step); a rerun brings
+// every tenant to the target with the schema it implies, and no data step
+// runs twice.
+func TestMigrateKill(t *testing.T) {
+	if os.Getenv(envKillConfig) != "" {
+		t.Skip("in the child process")
+	}
+	eachBackend(t, func(t *testing.T, b backend) {
+		if strings.HasPrefix(b.name, "pgbouncer/") || b.name == "postgres/shared-rls" {
+			t.Skip("covered by the postgres backends; the kill is the client's")
+		}
+		old, oldCases := mgOld(t, b)
+		var ids []string
+		for i := range 12 {
+			ids = append(ids, fmt.Sprintf("k%02d", i))
+		}
+		mgSeed(t, old, oldCases, ids...)
+		cfg, _ := openConfigs.Load(old)
+		js, err := json.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestMigrateKillChild$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), envKillConfig+"="+string(js), envKillBackend+"="+b.name)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = cmd.Stdout
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := 0
+		var lines []string
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+			if strings.HasPrefix(sc.Text(), "migrated ") {
+				if done++; done == 4 {
+					if err := cmd.Process.Kill(); err != nil {
+						t.Fatal(err)
+					}
+					break
+				}
+			}
+		}
+		_ = cmd.Wait()
+		if done < 4 {
+			t.Fatalf("the child finished %d tenants before it ended:\n%s", done, strings.Join(lines, "\n"))
+		}
+		migrated := 0
+		for _, id := range ids {
+			tn, err := old.Tenants().Get(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tn.SchemaVersion == 3 {
+				migrated++
+			}
+		}
+		if migrated < 4 || migrated == len(ids) {
+			t.Errorf("%d of %d tenants at the target after the kill; want at least 4, not all", migrated, len(ids))
+		}
+		db, cases, audit := mgNew(t, b, old)
+		rep, err := db.Migrate(mgCtx(db, ""), tenantmap.MigrateOptions{})
+		if err != nil {
+			t.Fatalf("rerun: %v %+v", err, rep.Tenants)
+		}
+		for _, id := range ids {
+			mgCheckMigrated(t, db, cases, audit, id)
+		}
+	})
+}
+
+// TestMigrateKillChild is the process TestMigrateKill kills: it migrates
+// slowly, printing each tenant it finishes.
+func TestMigrateKillChild(t *testing.T) {
+	js := os.Getenv(envKillConfig)
+	if js == "" {
+		t.Skip("run by TestMigrateKill")
+	}
+	var cfg tenantmap.Config
+	if err := json.Unmarshal([]byte(js), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	var b backend
+	for _, x := range backends {
+		if x.name == os.Getenv(envKillBackend) {
+			b = x
+		}
+	}
+	db, err := tenantmap.OpenConfig(context.Background(), &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := func(ctx context.Context) error {
+		select {
+		case <-time.After(40 * time.Millisecond):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	mgRegister(t, b, db, slow)
+	_, err = db.Migrate(mgCtx(db, ""), tenantmap.MigrateOptions{Parallel: 2, Progress: func(p tenantmap.MigrateProgress) {
+		if p.Version == 3 && p.Result == tenantmap.ResultMigrated {
+			fmt.Println("migrated " + p.Tenant)
+		}
+	}})
+	t.Fatalf("the child was not killed: %v", err)
+}
+
+// TestDrift: migrated tenants and new ones have no drift; a tenant left
+// behind shows the migrations it lacks; a change made by hand outside the
+// migrations shows up as exactly that change, on that tenant only.
+func TestDrift(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		old, oldCases := mgOld(t, b)
+		mgSeed(t, old, oldCases, "d1", "d2", "d3")
+		db, _, _ := mgNew(t, b, old)
+		if _, err := db.Migrate(mgCtx(db, ""), tenantmap.MigrateOptions{Tenants: []string{"d1", "d2"}}); err != nil && !isShared(b) {
+			t.Fatal(err)
+		}
+		if isShared(b) {
+			// A shared table changes for all its tenants at once: migrate all.
+			if _, err := db.Migrate(mgCtx(db, ""), tenantmap.MigrateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustCreate(t, db, "d4")
+		drift, err := db.Drift(context.Background(), tenantmap.DriftOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(drift) != 4 {
+			t.Fatalf("drift of %d tenants, want 4: %+v", len(drift), drift)
+		}
+		for _, d := range drift {
+			if d.Err != nil {
+				t.Fatalf("%s: %v", d.Tenant, d.Err)
+			}
+			behind := d.Tenant == "d3" && !isShared(b)
+			if !behind && len(d.Differences) > 0 {
+				t.Errorf("%s: unexpected drift: %v", d.Tenant, d.Differences)
+			}
+			if behind {
+				kinds := map[string]bool{}
+				for _, x := range d.Differences {
+					kinds[x.Kind] = true
+				}
+				if !kinds[tenantmap.DiffBehind] || !kinds[tenantmap.DiffMissingColumn] || !kinds[tenantmap.DiffExtraColumn] || !kinds[tenantmap.DiffMissingIndex] {
+					t.Errorf("d3 (not migrated): %v", d.Differences)
+				}
+			}
+		}
+		if isShared(b) {
+			return // a change by hand to a shared table is every tenant's
+		}
+		// By hand: an extra column on d2's cases.
+		if _, err := db.Exec(tenantmap.WithTenant(context.Background(), "d2"), "ALTER TABLE {case} ADD COLUMN by_hand INTEGER"); err != nil {
+			t.Fatal(err)
+		}
+		drift, err = db.Drift(context.Background(), tenantmap.DriftOptions{Tenants: []string{"d1", "d2"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(drift) != 2 || len(drift[0].Differences) != 0 || len(drift[1].Differences) != 1 ||
+			drift[1].Differences[0].Kind != tenantmap.DiffExtraColumn || drift[1].Differences[0].Column != "by_hand" {
+			t.Errorf("after a change by hand: %+v", drift)
+		}
+	})
 }

@@ -347,7 +347,9 @@ func (r *migrationRun) run(ctx context.Context, tenants, shared []pendingTarget,
 		}
 		for _, s := range shared {
 			if s.version < m.Version && r.sharedSteps(m, s) {
-				ends = append(ends, m.Version-1)
+				if m.Version-1 > low {
+					ends = append(ends, m.Version-1)
+				}
 				break
 			}
 		}
@@ -1051,35 +1053,7 @@ func (db *DB) migrateStepwise(ctx context.Context, migs *migrationSet, id string
 		return "", err
 	}
 	for _, it := range items {
-		if it.stmts != nil {
-			done, err := db.applied(ctx, conn, it)
-			if err != nil {
-				return "", err
-			}
-			if done {
-				it.stmts = nil
-			}
-			if err := db.runItem(ctx, conn, nil, it); err != nil {
-				return "", err
-			}
-		}
-		// The data change (if any), the catalog records and the step's
-		// record commit together.
-		err := inTx(ctx, conn, func(tx querier) error {
-			data := it
-			data.stmts = nil
-			mctx := context.WithValue(WithTenant(ctx, id), ctxTxKey{}, &txState{db: db, tenant: id, be: tx.(txBackend), mig: scope})
-			if err := db.runItem(mctx, tx, tx, data); err != nil {
-				return err
-			}
-			version, step := it.version-1, int64(it.index+1)
-			if it.last {
-				version, step = it.version, 0
-			}
-			_, err := tx.exec(ctx, db.cat.stepSQL, version, step, id)
-			return err
-		})
-		if err != nil {
+		if err := db.stepwiseItem(ctx, conn, scope, id, it); err != nil {
 			return "", err
 		}
 	}
@@ -1087,6 +1061,51 @@ func (db *DB) migrateStepwise(ctx context.Context, migs *migrationSet, id string
 		return "", err
 	}
 	return ResultMigrated, nil
+}
+
+// stepwiseItem applies one step of a stepwise migration and records it.
+// Making a shared table (CreateTable) holds the catalog's lock, so that
+// two tenants' migrations do not record it at once.
+func (db *DB) stepwiseItem(ctx context.Context, conn *sqlBackend, scope *migrationScope, id string, it planItem) error {
+	if it.lock {
+		if err := db.sessionLock(ctx, conn, "catalog", true); err != nil {
+			return err
+		}
+		defer func() {
+			if err := db.sessionUnlock(ctx, conn, "catalog"); err != nil {
+				// Never back to the pool with the lock: closed instead.
+				_ = conn.conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}()
+	}
+	if it.stmts != nil {
+		done, err := db.applied(ctx, conn, it)
+		if err != nil {
+			return err
+		}
+		if done {
+			it.stmts = nil
+		}
+		if err := db.runItem(ctx, conn, nil, it); err != nil {
+			return err
+		}
+	}
+	// The data change (if any), the catalog records and the step's record
+	// commit together.
+	return inTx(ctx, conn, func(tx querier) error {
+		data := it
+		data.stmts = nil
+		mctx := context.WithValue(WithTenant(ctx, id), ctxTxKey{}, &txState{db: db, tenant: id, be: tx.(txBackend), mig: scope})
+		if err := db.runItem(mctx, tx, tx, data); err != nil {
+			return err
+		}
+		version, step := it.version-1, int64(it.index+1)
+		if it.last {
+			version, step = it.version, 0
+		}
+		_, err := tx.exec(ctx, db.cat.stepSQL, version, step, id)
+		return err
+	})
 }
 
 // lockedConn takes a connection of the DB's pool for the caller's sole use
@@ -1103,6 +1122,23 @@ func (db *DB) lockedConn(ctx context.Context, name string, wait bool) (*sqlBacke
 		return nil, nil, err
 	}
 	conn := &sqlBackend{q: c, conn: c}
+	if err := db.sessionLock(ctx, conn, name, wait); err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	release := func() {
+		if err := db.sessionUnlock(ctx, conn, name); err != nil {
+			_ = c.Raw(func(any) error { return driver.ErrBadConn }) // closed, not pooled, with the lock
+		}
+		c.Close()
+	}
+	return conn, release, nil
+}
+
+// sessionLock takes the session lock on name (MySQL's GET_LOCK) on conn,
+// waiting for it (honouring ctx) if wait is set, else failing with
+// errLocked if another session holds it.
+func (db *DB) sessionLock(ctx context.Context, conn querier, name string, wait bool) error {
 	key := db.lockKey(name)
 	for {
 		var got bool
@@ -1111,29 +1147,30 @@ func (db *DB) lockedConn(ctx context.Context, name string, wait bool) (*sqlBacke
 			stmt = db.cat.waitLockSQL
 		}
 		if err := conn.queryRow(ctx, stmt, key).Scan(&got); err != nil {
-			c.Close()
-			return nil, nil, err
+			return err
 		}
 		if got {
-			break
+			return nil
 		}
 		if !wait {
-			c.Close()
-			return nil, nil, errLocked
+			return errLocked
 		}
 		if err := ctx.Err(); err != nil {
-			c.Close()
-			return nil, nil, err
+			return err
 		}
 	}
-	release := func() {
-		var released sql.NullInt64
-		if err := conn.queryRow(context.WithoutCancel(ctx), db.cat.unlockSQL, key).Scan(&released); err != nil || released.Int64 != 1 {
-			_ = c.Raw(func(any) error { return driver.ErrBadConn }) // closed, not pooled, with the lock
-		}
-		c.Close()
+}
+
+// sessionUnlock gives back a session lock sessionLock took.
+func (db *DB) sessionUnlock(ctx context.Context, conn querier, name string) error {
+	var released sql.NullInt64
+	if err := conn.queryRow(context.WithoutCancel(ctx), db.cat.unlockSQL, db.lockKey(name)).Scan(&released); err != nil {
+		return err
 	}
-	return conn, release, nil
+	if released.Int64 != 1 {
+		return fmt.Errorf("tenantmap: the lock %q was not this session's", name)
+	}
+	return nil
 }
 
 // applied reports whether a DDL step's change is in the table already:

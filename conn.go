@@ -102,10 +102,11 @@ func (b *pgxBackend) copyFrom(ctx context.Context, table pgx.Identifier, cols []
 func (b *pgxBackend) begin(ctx context.Context) (txBackend, error) {
 	var tx pgx.Tx
 	var err error
+	opts := txOptionsFrom(ctx)
 	if b.conn != nil {
-		tx, err = b.conn.Begin(ctx)
+		tx, err = b.conn.BeginTx(ctx, opts)
 	} else {
-		tx, err = b.pool.Begin(ctx)
+		tx, err = b.pool.BeginTx(ctx, opts)
 	}
 	if err != nil {
 		return nil, err
@@ -180,10 +181,18 @@ func (b *sqlBackend) queryRow(ctx context.Context, query string, args ...any) ro
 func (b *sqlBackend) begin(ctx context.Context) (txBackend, error) {
 	var tx *sql.Tx
 	var err error
+	var opts *sql.TxOptions
+	if isSnapshot(ctx) {
+		// MySQL: START TRANSACTION READ ONLY, a consistent snapshot from the
+		// first read (InnoDB's REPEATABLE READ). SQLite: a deferred BEGIN
+		// (not _txlock's IMMEDIATE), a snapshot of the WAL that holds no
+		// write lock.
+		opts = &sql.TxOptions{ReadOnly: true}
+	}
 	if b.conn != nil {
-		tx, err = b.conn.BeginTx(ctx, nil)
+		tx, err = b.conn.BeginTx(ctx, opts)
 	} else {
-		tx, err = b.db.BeginTx(ctx, nil)
+		tx, err = b.db.BeginTx(ctx, opts)
 	}
 	if err != nil {
 		return nil, err
@@ -202,6 +211,24 @@ func (b *sqlBackend) close() {
 type sqlRows struct{ *sql.Rows }
 
 func (r sqlRows) Close() { r.Rows.Close() }
+
+type ctxSnapshotKey struct{}
+
+// withSnapshot marks ctx so that the transactions begun with it are
+// read-only snapshots: every statement sees the database as of the first.
+func withSnapshot(ctx context.Context) context.Context {
+	return context.WithValue(ctx, ctxSnapshotKey{}, true)
+}
+
+func isSnapshot(ctx context.Context) bool { return ctx.Value(ctxSnapshotKey{}) != nil }
+
+// txOptionsFrom is pgx's options for a transaction begun with ctx.
+func txOptionsFrom(ctx context.Context) pgx.TxOptions {
+	if isSnapshot(ctx) {
+		return pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+	}
+	return pgx.TxOptions{}
+}
 
 // isNoRows reports a driver's "no rows" error.
 func isNoRows(err error) bool {

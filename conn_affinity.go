@@ -103,7 +103,7 @@ func (s *affineShard) copyFrom(ctx context.Context, table pgx.Identifier, cols [
 
 func (s *affineShard) begin(ctx context.Context) (txBackend, error) {
 	s.busy.Add(1)
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.pool.BeginTx(ctx, txOptionsFrom(ctx))
 	if err != nil {
 		s.busy.Add(-1)
 		return nil, err

@@ -95,9 +95,6 @@ func (db *DB) buildHome(ctx context.Context, tenant string) (*mapping, error) {
 // homeDatabase returns the tenant's own database, "" if it has none (or
 // the dialect reaches every database over one pool).
 func (db *DB) homeDatabase(ctx context.Context, tenant string) (string, error) {
-	if db.tenantDBs == nil {
-		return "", nil
-	}
 	mp, err := db.mapping(ctx, db.home, tenant)
 	if err != nil {
 		return "", err

@@ -63,6 +63,11 @@ const (
 	// InlineIndexes: indexes are declared inside CREATE TABLE (MySQL), so one
 	// CREATE TABLE IF NOT EXISTS makes a table and its indexes at once.
 	InlineIndexes
+	// TableWideAutoKey: in a shared table a generated key is unique across
+	// the whole table, not only within a tenant (SQLite generates a lone
+	// INTEGER PRIMARY KEY; MySQL's AUTO_INCREMENT needs a unique index of
+	// its own), so a tenant's rows cannot be copied with their keys.
+	TableWideAutoKey
 )
 
 // Syntax is what a database's SQL lexer treats as string literals, quoted

@@ -39,10 +39,10 @@ func (Dialect) Name() string { return "mysql" }
 
 // Features: databases reachable by qualified names, no transactional DDL
 // (DDL commits implicitly), no schemas inside a database, indexes declared
-// in CREATE TABLE, AUTO_INCREMENT in composite keys, RETURNING on MariaDB
-// only.
+// in CREATE TABLE, AUTO_INCREMENT in composite keys (with a unique index of
+// its own), RETURNING on MariaDB only.
 func (d Dialect) Features() dialect.Feature {
-	f := dialect.Databases | dialect.CompositeAutoKey | dialect.InlineIndexes
+	f := dialect.Databases | dialect.CompositeAutoKey | dialect.InlineIndexes | dialect.TableWideAutoKey
 	if d.Returning {
 		f |= dialect.Returning
 	}

@@ -20,7 +20,7 @@ func (Dialect) Name() string { return "sqlite" }
 // Features: SQLite has RETURNING (3.35+) and transactional DDL, no schemas
 // inside a database and no COPY.
 func (Dialect) Features() dialect.Feature {
-	return dialect.Returning | dialect.TransactionalDDL
+	return dialect.Returning | dialect.TransactionalDDL | dialect.TableWideAutoKey
 }
 
 // MaxIdentifierLength: SQLite has no limit; 128 keeps names portable and

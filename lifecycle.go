@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -113,4 +115,54 @@ func (ts *Tenants) Purge(ctx context.Context, now time.Time) ([]string, error) {
 		purged = append(purged, id)
 	}
 	return purged, nil
+}
+
+// Placement is where one model of one tenant lives, as the catalog records
+// it.
+type Placement struct {
+	Model    string
+	Strategy string // "table", "schema", "database" or "shared"
+	Database string // a database of the tenant's own, reached on connections of its own; "" for the DB's
+	Schema   string // "" where the dialect has none
+	Table    string
+}
+
+// Placements lists where each model of a tenant lives, by model name.
+// Models registered after the tenant was made, and not yet given a table
+// by a migration, are not listed.
+func (ts *Tenants) Placements(ctx context.Context, id string) ([]Placement, error) {
+	if err := ValidateTenantID(id); err != nil {
+		return nil, opError("placements", id, "", err)
+	}
+	if _, err := ts.db.cat.get(ctx, ts.db.be, id); err != nil {
+		return nil, opError("placements", id, "", err)
+	}
+	ps, err := ts.db.cat.placements(ctx, ts.db.be, id)
+	if err != nil {
+		return nil, opError("placements", id, "", err)
+	}
+	out := make([]Placement, 0, len(ps))
+	for model, p := range ps {
+		out = append(out, Placement{Model: model, Strategy: strategyNames[p.kind], Database: p.database, Schema: p.schema, Table: p.table})
+	}
+	slices.SortFunc(out, func(a, b Placement) int { return strings.Compare(a.Model, b.Model) })
+	return out, nil
+}
+
+// ParseStrategy reads a strategy as a command line names it: "table",
+// "schema", "database" or "shared", optionally followed by ":" and a name
+// template ("table:{tenant}_case"); an empty template takes the default.
+func ParseStrategy(s string) (Strategy, error) {
+	kind, template, _ := strings.Cut(s, ":")
+	switch kind {
+	case "table":
+		return TablePerTenant(template), nil
+	case "schema":
+		return SchemaPerTenant(template), nil
+	case "database":
+		return DatabasePerTenant(template), nil
+	case "shared":
+		return SharedTable(template), nil
+	}
+	return Strategy{}, fmt.Errorf("%w: unknown strategy %q (table, schema, database or shared)", ErrInvalidModel, kind)
 }

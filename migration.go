@@ -259,6 +259,9 @@ func (db *DB) migrations() *migrationSet {
 	return noMigrations
 }
 
+// Migrations returns the DB's migrations, as SetMigrations was given them.
+func (db *DB) Migrations() []Migration { return slices.Clone(db.migrations().list) }
+
 // SetMigrations gives the DB its migrations, in increasing version order.
 // Create records the latest version for every new tenant; Migrate brings
 // older tenants to it. Every problem with the list is reported at once,

@@ -80,9 +80,13 @@ type catalog struct {
 	migratedSQL       string // a tenant reached a version
 	stepSQL           string // a tenant's progress where DDL is not transactional
 	failedSQL         string // a tenant's migration failed
-	sharedVersionSQL  string // a shared table's migration version and step
+	sharedVersionSQL  string // a shared table's model, migration version and step
 	sharedMigratedSQL string // a shared table reached a version (and step)
-	tryLockSQL        string // take a migration lock without waiting; "" where the database has none
+	migrationReadSQL  string // a tenant's row and placements
+	migrationLockSQL  string // the same, locking the row without waiting (PostgreSQL); "" elsewhere
+	migrationWaitSQL  string // the same, waiting for the lock
+	sharedLockSQL     string // a shared table's version, its row locked where the database can
+	tryLockSQL        string // take a session lock without waiting (MySQL); "" elsewhere
 	waitLockSQL       string // take it, waiting
 	unlockSQL         string // release a session lock (MySQL); "" for transaction locks
 }
@@ -180,12 +184,24 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 	c.sharedVersionSQL = "SELECT " + q("model") + "," + q("schema_version") + "," + q("migration_step") + " FROM " + o +
 		strings.Replace(strings.Replace(objectKey, ph(3), ph(1), 1), ph(4), ph(2), 1)
 	c.sharedMigratedSQL = "UPDATE " + o + " SET " + q("schema_version") + "=" + ph(1) + "," + q("migration_step") + "=" + ph(2) + objectKey
+	// A migration reads the tenant's row and placements in one query; on
+	// PostgreSQL it locks the row too (FOR UPDATE, released by COMMIT or
+	// ROLLBACK, never left on a pooled connection), which keeps a second
+	// runner off the tenant, and on SQLite the migration's transaction, its
+	// one writer, does.
+	tq := func(name string) string { return "t." + q(name) }
+	c.migrationReadSQL = "SELECT " + tq("id") + "," + tq("tenant_key") + "," + tq("status") + "," + tq("version") + "," + tq("created_at") + "," +
+		tq("schema_version") + "," + tq("purge_after") + "," + tq("last_error") + "," + tq("migration_step") + "," + tq("placement") + "," +
+		"p." + q("model") + ",p." + q("strategy") + ",p." + q("database_name") + ",p." + q("schema_name") + ",p." + q("object_name") +
+		" FROM " + t + " t LEFT JOIN " + qualifiedIdent(d, schema, PlacementTable) + " p ON p." + q("tenant_id") + "=t." + q("id") +
+		" WHERE t." + q("id") + "=" + ph(1)
+	c.sharedLockSQL = c.sharedVersionSQL
+	if d.Features()&dialect.Schemas != 0 {
+		c.migrationLockSQL = c.migrationReadSQL + " FOR UPDATE OF t NOWAIT"
+		c.migrationWaitSQL = c.migrationReadSQL + " FOR UPDATE OF t"
+		c.sharedLockSQL = c.sharedVersionSQL + " FOR UPDATE"
+	}
 	switch {
-	case d.Features()&dialect.Schemas != 0:
-		// Transaction-scoped advisory locks: released by COMMIT or
-		// ROLLBACK, never left on a pooled connection.
-		c.tryLockSQL = "SELECT pg_try_advisory_xact_lock(" + strconv.Itoa(migrationLockID) + ", $1)"
-		c.waitLockSQL = "SELECT pg_advisory_xact_lock(" + strconv.Itoa(migrationLockID) + ", $1), true"
 	case d.Features()&dialect.Databases != 0:
 		// GET_LOCK is a session lock, taken on a connection held for the
 		// migration and released (or closed with it) before it goes back.
@@ -200,11 +216,6 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 
 // catalogLockID is the advisory lock key taken while creating the catalog.
 const catalogLockID = 0x74656e61 // "tena"
-
-// migrationLockID is the first key of the advisory locks that keep two
-// runners from migrating one tenant or shared table at once; the second is
-// a hash of the tenant's id or the table's name.
-const migrationLockID = 0x746d6d67 // "tmmg"
 
 // ensure creates the catalog tables; OpenConfig calls it, so every later
 // catalog statement can assume them.

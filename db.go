@@ -546,6 +546,13 @@ func (db *DB) resolveMapping(ctx context.Context, q querier, t tenantRecord, b *
 	if err != nil {
 		return nil, false, err
 	}
+	return db.placedMapping(ctx, q, t, b, p, found)
+}
+
+// placedMapping builds tenant t's mapping of model b from the placement
+// the catalog records (found), or, where it records none, from the
+// strategy that places the model for the tenant.
+func (db *DB) placedMapping(ctx context.Context, q querier, t tenantRecord, b *binding, p placement, found bool) (*mapping, bool, error) {
 	if !found {
 		s, err := db.strategyFor(b, t)
 		if err != nil {

@@ -6,13 +6,13 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/tenantmap/tenantmap/dialect"
 )
 
@@ -581,16 +581,9 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// lockKey is the migration lock's argument for a tenant or shared table:
-// a hash on PostgreSQL (advisory locks take integers), the name on MySQL.
-func (db *DB) lockKey(name string) any {
-	if db.dialect.Features()&dialect.Schemas != 0 {
-		h := fnv.New32a()
-		h.Write([]byte(name))
-		return int32(h.Sum32())
-	}
-	return name
-}
+// lockKey is a session lock's argument: the name, hashed into the lock's
+// name by the statement (MySQL's GET_LOCK names are at most 64 bytes).
+func (db *DB) lockKey(name string) any { return name }
 
 // planItem is one step of one tenant's migration, rendered.
 type planItem struct {
@@ -608,17 +601,19 @@ type planItem struct {
 // migrationScope is a migration's view of one tenant: its catalog row and
 // its mappings, read on the migration's own connection.
 type migrationScope struct {
-	db    *DB
-	rec   tenantRecord
-	q     querier // where the catalog is read
-	cache map[*binding]*mapping
+	db         *DB
+	rec        tenantRecord
+	q          querier              // where the catalog is read
+	placements map[string]placement // by model, as the catalog records them
+	cache      map[*binding]*mapping
 }
 
 func (s *migrationScope) mapping(ctx context.Context, b *binding) (*mapping, error) {
 	if mp := s.cache[b]; mp != nil {
 		return mp, nil
 	}
-	mp, _, err := s.db.resolveMapping(ctx, s.q, s.rec, b)
+	p, found := s.placements[b.model.name]
+	mp, _, err := s.db.placedMapping(ctx, s.q, s.rec, b, p, found)
 	if err != nil {
 		return nil, err
 	}
@@ -691,8 +686,8 @@ func (db *DB) planTenant(ctx context.Context, migs *migrationSet, scope *migrati
 // the tenant's placement puts it, and the catalog records of it. It
 // reports false if the catalog records the table already.
 func (db *DB) planCreate(ctx context.Context, scope *migrationScope, b *binding, version int64, it *planItem) (bool, error) {
-	if _, found, err := db.cat.placement(ctx, scope.q, scope.rec.ID, b.model.name); err != nil || found {
-		return false, err
+	if _, found := scope.placements[b.model.name]; found {
+		return false, nil
 	}
 	s, err := db.strategyFor(b, scope.rec)
 	if err != nil {
@@ -742,27 +737,23 @@ func (db *DB) planCreate(ctx context.Context, scope *migrationScope, b *binding,
 		}
 		return db.cat.recordPlacements(ctx, q, scope.rec.ID, prov.placements)
 	}
-	mp := buildMapping(db.dialect, b.model, scope.rec.ID, prov.placements[b.model.name])
-	it.mp = mp
+	scope.placements[b.model.name] = prov.placements[b.model.name]
+	it.mp = buildMapping(db.dialect, b.model, scope.rec.ID, prov.placements[b.model.name])
 	return true, nil
 }
 
 // plan renders a tenant's migration for a dry run.
 func (r *migrationRun) plan(ctx context.Context, id string, to int64) ([]string, error) {
 	db := r.db
-	rec, err := db.cat.read(ctx, db.be, id)
+	scope, err := db.migrationScope(ctx, db.be, id, false, false)
 	if err != nil {
 		return nil, err
 	}
-	scope := &migrationScope{db: db, rec: rec, q: db.be, cache: map[*binding]*mapping{}}
 	items, err := db.planTenant(ctx, r.migs, scope, to)
 	if err != nil {
 		return nil, err
 	}
-	home, err := db.resolveHome(ctx, db.be, id)
-	if err != nil {
-		return nil, err
-	}
+	home := scope.home()
 	var out []string
 	for _, it := range items {
 		switch s := it.step.(type) {
@@ -790,28 +781,35 @@ func (db *DB) migrateTenant(ctx context.Context, migs *migrationSet, id string, 
 	if db.dialect.Features()&dialect.TransactionalDDL == 0 {
 		return db.migrateStepwise(ctx, migs, id, to, wait)
 	}
-	// The tenant's own database, if it has one, holds its tables.
-	home, err := db.resolveHome(ctx, db.be, id)
-	if err != nil {
-		return "", err
-	}
-	if home != "" {
-		return db.migrateOwnDatabase(ctx, migs, id, home, to, wait)
+	if db.cat.migrationLockSQL == "" {
+		// SQLite: a tenant with a database of its own is migrated in its
+		// file's transaction; the others in one on the main file, which,
+		// as its one writer, is the lock.
+		scope, err := db.migrationScope(ctx, db.be, id, false, wait)
+		if err != nil {
+			return "", err
+		}
+		if home := scope.home(); home != "" {
+			return db.migrateOwnDatabase(ctx, migs, scope, home, to, false)
+		}
 	}
 	var result MigrateResult
-	err = inTx(ctx, db.backendFor(id, ""), func(tx querier) error {
-		if err := db.migrationLock(ctx, tx, id, wait); err != nil {
-			return err
-		}
-		rec, err := db.cat.read(ctx, tx, id)
+	err := inTx(ctx, db.backendFor(id, ""), func(tx querier) error {
+		scope, err := db.migrationScope(ctx, tx, id, true, wait)
 		if err != nil {
 			return err
 		}
+		rec := scope.rec
 		if rec.SchemaVersion >= to || rec.Status == StatusDropped {
 			result = ResultCurrent
 			return nil
 		}
-		scope := &migrationScope{db: db, rec: rec, q: tx, cache: map[*binding]*mapping{}}
+		if home := scope.home(); home != "" {
+			// PostgreSQL: this transaction holds the catalog row's lock
+			// while the tenant's database is migrated.
+			result, err = db.migrateOwnDatabase(ctx, migs, scope, home, to, true)
+			return err
+		}
 		items, err := db.planTenant(ctx, migs, scope, to)
 		if err != nil {
 			return err
@@ -834,50 +832,61 @@ func (db *DB) migrateTenant(ctx context.Context, migs *migrationSet, id string, 
 	return result, err
 }
 
-// resolveHome returns the tenant's own database ("" for none), read on q
-// whatever the tenant's status.
-func (db *DB) resolveHome(ctx context.Context, q querier, id string) (string, error) {
-	if db.tenantDBs == nil {
-		return "", nil
-	}
-	ps, err := db.cat.placements(ctx, q, id)
-	if err != nil {
-		return "", err
-	}
-	for _, p := range ps {
-		if p.database != "" {
-			return p.database, nil
+// migrationScope reads a tenant's row and placements on q in one query;
+// lock takes its row lock there (PostgreSQL), failing with errLocked if
+// another runner holds it and wait is false.
+func (db *DB) migrationScope(ctx context.Context, q querier, id string, lock, wait bool) (*migrationScope, error) {
+	stmt := db.cat.migrationReadSQL
+	if lock && db.cat.migrationLockSQL != "" {
+		stmt = db.cat.migrationLockSQL
+		if wait {
+			stmt = db.cat.migrationWaitSQL
 		}
 	}
-	return "", nil
+	r, err := q.query(ctx, stmt, id)
+	if err != nil {
+		return nil, lockError(err)
+	}
+	defer r.Close()
+	scope := &migrationScope{db: db, q: q, cache: map[*binding]*mapping{}, placements: map[string]placement{}}
+	found := false
+	for r.Next() {
+		var model, kind, database, schema, table *string
+		if err := scanTenant(r, &scope.rec.Tenant, &scope.rec.step, &scope.rec.placement, &model, &kind, &database, &schema, &table); err != nil {
+			return nil, err
+		}
+		found = true
+		if model != nil {
+			scope.placements[*model] = placement{kind: kindNamed(*kind), database: *database, schema: *schema, table: *table}
+		}
+	}
+	if err := r.Err(); err != nil {
+		return nil, lockError(err)
+	}
+	if !found {
+		return nil, fmt.Errorf("%w: %q", ErrTenantNotFound, id)
+	}
+	return scope, nil
 }
 
-// migrationLock takes the tenant's migration lock inside the transaction
-// tx, where the database has transaction-scoped locks (PostgreSQL).
-// Elsewhere the transaction is the lock: SQLite has one writer at a time.
-func (db *DB) migrationLock(ctx context.Context, tx querier, name string, wait bool) error {
-	if db.cat.tryLockSQL == "" || db.cat.unlockSQL != "" {
-		return nil
-	}
-	stmt := db.cat.tryLockSQL
-	if wait {
-		stmt = db.cat.waitLockSQL
-	}
-	var got bool
-	var scan []any
-	if wait {
-		var void any
-		scan = []any{&void, &got}
-	} else {
-		scan = []any{&got}
-	}
-	if err := tx.queryRow(ctx, stmt, db.lockKey(name)).Scan(scan...); err != nil {
-		return err
-	}
-	if !got {
+// lockError is errLocked for PostgreSQL's lock_not_available (FOR UPDATE
+// NOWAIT on a row another transaction holds).
+func lockError(err error) error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "55P03" {
 		return errLocked
 	}
-	return nil
+	return err
+}
+
+// home is the tenant's own database, "" for none.
+func (s *migrationScope) home() string {
+	for _, p := range s.placements {
+		if p.database != "" {
+			return p.database
+		}
+	}
+	return ""
 }
 
 // runChecks runs, before a tenant's transaction, the checks that a shared
@@ -932,97 +941,80 @@ func (db *DB) runItem(ctx context.Context, tables, cat querier, it planItem) err
 const localVersionTable = "tenantmap_version"
 
 // migrateOwnDatabase migrates a tenant whose tables are in a database of
-// its own (PostgreSQL, SQLite): under the lock, taken in a catalog
-// transaction (PostgreSQL), the steps run in one transaction on the
+// its own (PostgreSQL, SQLite): the steps run in one transaction on the
 // tenant's database with the local version record, then the catalog is
-// updated.
-func (db *DB) migrateOwnDatabase(ctx context.Context, migs *migrationSet, id, home string, to int64, wait bool) (MigrateResult, error) {
-	var result MigrateResult
-	catalogWork := func(cat querier, inTransaction bool) error {
-		if err := db.migrationLock(ctx, cat, id, wait); err != nil {
+// updated — on PostgreSQL in the catalog transaction scope.q, which holds
+// the tenant's row lock (inCatalogTx), on SQLite in a transaction of its
+// own afterwards.
+func (db *DB) migrateOwnDatabase(ctx context.Context, migs *migrationSet, scope *migrationScope, home string, to int64, inCatalogTx bool) (MigrateResult, error) {
+	id, rec := scope.rec.ID, scope.rec
+	if rec.SchemaVersion >= to || rec.Status == StatusDropped {
+		return ResultCurrent, nil
+	}
+	items, err := db.planTenant(ctx, migs, scope, to)
+	if err != nil {
+		return "", err
+	}
+	if err := db.runChecks(ctx, items); err != nil {
+		return "", err
+	}
+	lt := dialect.Quote(db.dialect, localVersionTable)
+	err = inTx(ctx, db.backendFor(id, home), func(tx querier) error {
+		if _, err := tx.exec(ctx, "CREATE TABLE IF NOT EXISTS "+lt+" ("+dialect.Quote(db.dialect, "version")+" "+
+			db.dialect.ColumnType(dialect.Column{Kind: dialect.Int64})+" NOT NULL)"); err != nil {
 			return err
 		}
-		rec, err := db.cat.read(ctx, cat, id)
-		if err != nil {
+		local := rec.SchemaVersion
+		var v sql.NullInt64
+		if err := tx.queryRow(ctx, "SELECT MAX("+dialect.Quote(db.dialect, "version")+") FROM "+lt).Scan(&v); err != nil {
 			return err
 		}
-		if rec.SchemaVersion >= to || rec.Status == StatusDropped {
-			result = ResultCurrent
-			return nil
+		if v.Valid && v.Int64 > local {
+			local = v.Int64 // a run was cut short after this commit: finish it
 		}
-		scope := &migrationScope{db: db, rec: rec, q: cat, cache: map[*binding]*mapping{}}
-		items, err := db.planTenant(ctx, migs, scope, to)
-		if err != nil {
-			return err
-		}
-		if err := db.runChecks(ctx, items); err != nil {
-			return err
-		}
-		lt := dialect.Quote(db.dialect, localVersionTable)
-		err = inTx(ctx, db.backendFor(id, home), func(tx querier) error {
-			if _, err := tx.exec(ctx, "CREATE TABLE IF NOT EXISTS "+lt+" ("+dialect.Quote(db.dialect, "version")+" "+
-				db.dialect.ColumnType(dialect.Column{Kind: dialect.Int64})+" NOT NULL)"); err != nil {
+		mctx := context.WithValue(WithTenant(ctx, id), ctxTxKey{}, &txState{db: db, tenant: id, database: home, be: tx.(txBackend), mig: scope})
+		for _, it := range items {
+			if it.version <= local {
+				continue
+			}
+			it.record = nil // the catalog is another database's; recorded below
+			if err := db.runItem(mctx, tx, nil, it); err != nil {
 				return err
 			}
-			local := rec.SchemaVersion
-			var v sql.NullInt64
-			if err := tx.queryRow(ctx, "SELECT MAX("+dialect.Quote(db.dialect, "version")+") FROM "+lt).Scan(&v); err != nil {
-				return err
-			}
-			if v.Valid && v.Int64 > local {
-				local = v.Int64 // a run was cut short after this commit: finish it
-			}
-			mctx := context.WithValue(WithTenant(ctx, id), ctxTxKey{}, &txState{db: db, tenant: id, database: home, be: tx.(txBackend), mig: scope})
-			for _, it := range items {
-				if it.version <= local {
-					continue
-				}
-				it.record = nil // the catalog is another database's; recorded below
-				if err := db.runItem(mctx, tx, nil, it); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.exec(ctx, "DELETE FROM "+lt); err != nil {
-				return err
-			}
-			_, err := tx.exec(ctx, "INSERT INTO "+lt+" VALUES ("+string(db.dialect.AppendPlaceholder(nil, 1))+")", to)
-			return err
-		})
-		if err != nil {
+		}
+		if _, err := tx.exec(ctx, "DELETE FROM "+lt); err != nil {
 			return err
 		}
-		record := func(cat querier) error {
-			// Another runner (SQLite, where no lock is held on the catalog
-			// meanwhile) may have finished the tenant while this one waited
-			// for its database.
+		_, err := tx.exec(ctx, "INSERT INTO "+lt+" VALUES ("+string(db.dialect.AppendPlaceholder(nil, 1))+")", to)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	result := ResultMigrated
+	record := func(cat querier) error {
+		if !inCatalogTx {
+			// SQLite holds no lock on the catalog meanwhile: another runner
+			// may have finished the tenant while this one waited for its file.
 			if rec, err := db.cat.read(ctx, cat, id); err != nil || rec.SchemaVersion >= to {
 				result = ResultCurrent
 				return err
 			}
-			for _, it := range items {
-				if it.record != nil {
-					if err := it.record(ctx, cat); err != nil {
-						return err
-					}
+		}
+		for _, it := range items {
+			if it.record != nil {
+				if err := it.record(ctx, cat); err != nil {
+					return err
 				}
 			}
-			_, err := cat.exec(ctx, db.cat.migratedSQL, to, id)
-			result = ResultMigrated
-			return err
 		}
-		if inTransaction {
-			return record(cat)
-		}
-		return inTx(ctx, db.be, record)
+		_, err := cat.exec(ctx, db.cat.migratedSQL, to, id)
+		return err
 	}
-	var err error
-	if db.cat.tryLockSQL != "" {
-		// The lock lives in this transaction.
-		err = inTx(ctx, db.be, func(tx querier) error { return catalogWork(tx, true) })
+	if inCatalogTx {
+		err = record(scope.q)
 	} else {
-		// SQLite: the tenant's file is locked by its own transaction; a
-		// transaction on the main file meanwhile would hold its one writer.
-		err = catalogWork(db.be, false)
+		err = inTx(ctx, db.be, record)
 	}
 	return result, err
 }
@@ -1037,14 +1029,13 @@ func (db *DB) migrateStepwise(ctx context.Context, migs *migrationSet, id string
 		return "", err
 	}
 	defer release()
-	rec, err := db.cat.read(ctx, conn, id)
+	scope, err := db.migrationScope(ctx, conn, id, false, false)
 	if err != nil {
 		return "", err
 	}
-	if rec.SchemaVersion >= to && rec.step == 0 || rec.Status == StatusDropped {
+	if rec := scope.rec; rec.SchemaVersion >= to && rec.step == 0 || rec.Status == StatusDropped {
 		return ResultCurrent, nil
 	}
-	scope := &migrationScope{db: db, rec: rec, q: conn, cache: map[*binding]*mapping{}}
 	items, err := db.planTenant(ctx, migs, scope, to)
 	if err != nil {
 		return "", err
@@ -1280,10 +1271,10 @@ func (r *migrationRun) migrateShared(ctx context.Context, s *pendingTarget, to i
 		_, err := q.exec(ctx, db.cat.sharedMigratedSQL, version, step, s.id, s.table)
 		return err
 	}
-	readVersion := func(q querier) (int64, int64, error) {
+	readVersion := func(q querier, stmt string) (int64, int64, error) {
 		var m string
 		var v, st int64
-		err := q.queryRow(ctx, db.cat.sharedVersionSQL, s.id, s.table).Scan(&m, &v, &st)
+		err := q.queryRow(ctx, stmt, s.id, s.table).Scan(&m, &v, &st)
 		return v, st, err
 	}
 	var err error
@@ -1294,7 +1285,7 @@ func (r *migrationRun) migrateShared(ctx context.Context, s *pendingTarget, to i
 		if conn, release, err = db.lockedConn(ctx, lockName, true); err == nil {
 			defer release()
 			var v, st int64
-			if v, st, err = readVersion(conn); err == nil {
+			if v, st, err = readVersion(conn, db.cat.sharedVersionSQL); err == nil {
 				if v >= to {
 					res.Result = ResultCurrent
 					return res
@@ -1327,10 +1318,7 @@ func (r *migrationRun) migrateShared(ctx context.Context, s *pendingTarget, to i
 		}
 	} else {
 		err = inTx(ctx, db.be, func(tx querier) error {
-			if err := db.migrationLock(ctx, tx, lockName, true); err != nil {
-				return err
-			}
-			v, _, err := readVersion(tx)
+			v, _, err := readVersion(tx, db.cat.sharedLockSQL) // locks the table's catalog row (PostgreSQL)
 			if err != nil {
 				return err
 			}

@@ -45,6 +45,32 @@
 // ([ErrNameConflict]), and [Tenants.Drop] removes only what is recorded as the
 // tenant's own.
 //
+// # Migrations
+//
+// A model's struct is its latest shape: Create makes a new tenant's tables
+// from it and records the latest migration's version. [DB.SetMigrations]
+// gives the versions between: [AddColumn], [DropColumn], [RenameColumn],
+// [AddIndex], [DropIndex], [CreateTable] and [AlterColumnType] render for
+// each tenant's placement on each dialect; [SQL] and [Func] run the
+// program's own statements and code in the tenant's migration transaction.
+// [DB.Migrate] brings tenants to a version with bounded parallelism: each
+// tenant in one transaction where DDL is transactional (PostgreSQL,
+// SQLite), step by step with each step recorded where it is not (MySQL),
+// under a lock per tenant, so two runners share the work and a run cut
+// short is finished by the next. A shared table is migrated once. A run
+// with nothing to do reads the catalog once. [DB.Drift] compares each
+// tenant's live schema with its models.
+//
+// # Lifecycle
+//
+// [Tenants.Suspend] stops a tenant's calls ([ErrTenantSuspended]) until
+// [Tenants.Resume]; [Tenants.Drop] with [Retain] keeps a dropped tenant's
+// data until [Tenants.Purge], and [Tenants.Restore] brings it back before
+// then. [Tenants.Export] writes one tenant's rows to a portable JSON-lines
+// file, [Tenants.Import] makes a tenant from one, and [Tenants.Clone]
+// streams one tenant into a new one. The tenantctl package and command
+// do all of this from a shell.
+//
 // # Errors
 //
 // Every error wraps a sentinel ([ErrNotFound], [ErrTenantNotFound],

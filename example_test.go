@@ -61,3 +61,65 @@ func Example() {
 	// globex has 1
 	// true
 }
+
+// ExampleDB_Migrate shows a release adding a column to a model whose
+// tenants already exist: the struct gains the field, a migration says how
+// to get there, and Migrate brings every tenant to it.
+func ExampleDB_Migrate() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "tenantmap-example-")
+	defer os.RemoveAll(dir)
+	url := "sqlite:" + filepath.Join(dir, "app.db")
+
+	// Release 1: tickets have a title.
+	type TicketV1 struct {
+		ID    int64
+		Title string
+	}
+	v1, _ := tenantmap.Open(ctx, url)
+	tickets1, _ := tenantmap.Register[TicketV1](v1, tenantmap.TablePerTenant("{tenant}_ticket"), tenantmap.ModelName("ticket"))
+	for _, id := range []string{"acme", "globex"} {
+		_, _ = v1.Tenants().Create(ctx, id)
+		_ = tickets1.Insert(tenantmap.WithTenant(ctx, id), &TicketV1{Title: "Login fails"})
+	}
+	v1.Close()
+
+	// Release 2: tickets have a priority too.
+	type Ticket struct {
+		ID       int64
+		Title    string
+		Priority int `tm:",index,default:3"`
+	}
+	db, _ := tenantmap.Open(ctx, url)
+	defer db.Close()
+	tickets, _ := tenantmap.Register[Ticket](db, tenantmap.TablePerTenant("{tenant}_ticket"), tenantmap.ModelName("ticket"))
+	err := db.SetMigrations(tenantmap.Migration{Version: 1, Name: "ticket priority", Steps: []tenantmap.Step{
+		tenantmap.AddColumn("ticket", tenantmap.Column{Name: "priority"}), // as the struct declares it
+		tenantmap.AddIndex("ticket", "priority", "priority"),
+	}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	rep, err := db.Migrate(ctx, tenantmap.MigrateOptions{Parallel: 2})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("migrated", rep.Count(tenantmap.ResultMigrated), "tenants to version", rep.Target)
+
+	t, _ := tickets.Get(tenantmap.WithTenant(ctx, "acme"), int64(1))
+	fmt.Println(t.Title, t.Priority)
+
+	// A tenant created now is at the latest version from the start.
+	newco, _ := db.Tenants().Create(ctx, "newco")
+	fmt.Println("newco at version", newco.SchemaVersion)
+
+	rep, _ = db.Migrate(ctx, tenantmap.MigrateOptions{})
+	fmt.Println("nothing left:", len(rep.Tenants) == 0)
+	// Output:
+	// migrated 2 tenants to version 1
+	// Login fails 3
+	// newco at version 1
+	// nothing left: true
+}

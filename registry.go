@@ -57,7 +57,12 @@ type Registry struct {
 	hand     int
 	inflight map[registryKey]*buildCall
 	max      int
-	gen      uint64 // bumped by every invalidation; a build begun before one is not cached
+	gen      uint64 // bumped by every invalidation of a model or of all; a build begun before one is not cached
+	// tenantGen is bumped by InvalidateTenant, per hash bucket of tenant
+	// ids: a build begun before its tenant's invalidation is not cached,
+	// while other tenants' builds are (a migration invalidates tenant after
+	// tenant while the program goes on serving).
+	tenantGen [256]uint64
 
 	misses, builds, evictions atomic.Uint64
 
@@ -110,14 +115,15 @@ func (r *Registry) miss(ctx context.Context, key registryKey) (*mapping, error) 
 	}
 	c := &buildCall{done: make(chan struct{})}
 	r.inflight[key] = c
-	gen := r.gen
+	bucket := tenantBucket(key.tenant)
+	gen, tgen := r.gen, r.tenantGen[bucket]
 	r.mu.Unlock()
 
 	defer func() {
 		// Also on a panic in build: waiters must not wait forever.
 		r.mu.Lock()
 		delete(r.inflight, key)
-		if c.err == nil && c.m != nil && gen == r.gen {
+		if c.err == nil && c.m != nil && gen == r.gen && tgen == r.tenantGen[bucket] {
 			r.insertLocked(&registryEntry{key: key, m: c.m})
 		}
 		r.mu.Unlock()
@@ -196,6 +202,8 @@ func (r *Registry) storeLocked(e *registryEntry) {
 }
 
 var hashSeed = maphash.MakeSeed()
+
+func tenantBucket(id string) int { return int(maphash.String(hashSeed, id) & 255) }
 
 func (k registryKey) hash() uint64 {
 	return maphash.String(hashSeed, k.tenant) ^ k.binding.id*0x9e3779b97f4a7c15
@@ -280,7 +288,7 @@ func (r *Registry) invalidate(drop func(registryKey) bool) int {
 func (r *Registry) InvalidateTenant(id string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.gen++
+	r.tenantGen[tenantBucket(id)]++
 	n := 0
 	t := r.table.Load()
 	for b := range r.bindings {

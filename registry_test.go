@@ -152,6 +152,68 @@ func TestRegistryInvalidationDuringBuild(t *testing.T) {
 	}
 }
 
+// Invalidating one tenant does not stop another tenant's build in flight
+// from being cached (a migration invalidates tenant after tenant while the
+// program serves the others), and InvalidateTenant drops every model's
+// mapping of its tenant and no other tenant's.
+func TestRegistryInvalidateTenantIsPerTenant(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	var reg *Registry
+	reg, b := testRegistry(t, 10, func(_ context.Context, k registryKey) (*mapping, error) {
+		if k.tenant == "slow" {
+			close(started)
+			<-release
+		}
+		return buildMapping(sqlite.Dialect{}, k.binding.model, k.tenant, placement{kind: tablePerTenant, table: k.tenant + "_x"}), nil
+	})
+	b2 := &binding{id: 8, model: b.model, strategy: b.strategy}
+	ctx := context.Background()
+	// Tenants in other buckets than "slow": one sharing its bucket would
+	// (harmlessly) keep its build from being cached.
+	apart := func(prefix string, not ...string) string {
+		for i := 0; ; i++ {
+			id := fmt.Sprintf("%s%d", prefix, i)
+			ok := true
+			for _, n := range not {
+				ok = ok && tenantBucket(id) != tenantBucket(n)
+			}
+			if ok {
+				return id
+			}
+		}
+	}
+	acme := apart("acme", "slow")
+	other := apart("other", "slow", acme)
+	for _, k := range []registryKey{{b, acme}, {b2, acme}, {b, "globex"}} {
+		if _, err := reg.lookup(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := reg.lookup(ctx, registryKey{binding: b, tenant: "slow"}); err != nil {
+			t.Error(err)
+		}
+	}()
+	<-started
+	if n := reg.InvalidateTenant(acme); n != 2 {
+		t.Errorf("InvalidateTenant(acme) dropped %d mappings, want its 2", n)
+	}
+	reg.InvalidateTenant(other)
+	close(release)
+	<-done
+	if got := reg.Stats().Size; got != 2 {
+		t.Errorf("registry holds %d mappings, want globex's and slow's", got)
+	}
+	if e := reg.table.Load().find(registryKey{b, "slow"}); e == nil {
+		t.Error("another tenant's invalidation kept slow's build from being cached")
+	}
+	if e := reg.table.Load().find(registryKey{b, "globex"}); e == nil {
+		t.Error("InvalidateTenant(acme) dropped globex's mapping")
+	}
+}
+
 // Hits counted from many goroutines add up exactly.
 func TestRegistryCountersConcurrent(t *testing.T) {
 	reg, b := testRegistry(t, 10, nil)

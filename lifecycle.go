@@ -38,7 +38,7 @@ func (ts *Tenants) Resume(ctx context.Context, id string) error {
 }
 
 // Restore brings back a tenant dropped with Retain whose data has not been
-// purged yet. Its tables are at the migration version they had when it was
+// purged yet, as an active tenant (whatever its status before the drop). Its tables are at the migration version they had when it was
 // dropped: run Migrate if migrations were added since.
 func (ts *Tenants) Restore(ctx context.Context, id string) error {
 	return opError("restore tenant", id, "", ts.setStatus(ctx, id, StatusDropped, StatusActive, nil))

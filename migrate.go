@@ -59,7 +59,7 @@ type MigrateProgress struct {
 	Done, Total, Failed int
 	Tenant              string
 	Result              MigrateResult
-	Elapsed             time.Duration // since the run began
+	Elapsed             time.Duration // since this pass over the tenants began
 }
 
 // MigrateResult is what a run did for one tenant or shared table.
@@ -307,8 +307,9 @@ type migrationRun struct {
 
 	mu                  sync.Mutex
 	rep                 *MigrateReport
-	done, failed, total int   // in the current segment
-	version             int64 // the current segment's target
+	done, failed, total int       // in the current segment
+	version             int64     // the current segment's target
+	passStart           time.Time // when the current segment's pass over the tenants began
 	stopped             bool
 }
 
@@ -392,7 +393,7 @@ func (r *migrationRun) run(ctx context.Context, tenants, shared []pendingTarget,
 			canary = r.o.Canary
 		}
 		r.mu.Lock()
-		r.done, r.failed, r.total, r.version = 0, 0, len(due), to
+		r.done, r.failed, r.total, r.version, r.passStart = 0, 0, len(due), to, time.Now()
 		r.mu.Unlock()
 		results := r.migrateTenants(ctx, due, to, canary)
 		failed := false
@@ -541,7 +542,7 @@ func (r *migrationRun) finish(results map[string]TenantMigration, res TenantMigr
 		}
 	}
 	if r.o.Progress != nil {
-		r.o.Progress(MigrateProgress{Version: r.version, Done: r.done, Total: r.total, Failed: r.failed, Tenant: res.Tenant, Result: res.Result, Elapsed: time.Since(r.start)})
+		r.o.Progress(MigrateProgress{Version: r.version, Done: r.done, Total: r.total, Failed: r.failed, Tenant: res.Tenant, Result: res.Result, Elapsed: time.Since(r.passStart)})
 	}
 }
 

@@ -77,6 +77,7 @@ type catalog struct {
 
 	// Migrations.
 	pendingSQL        string // every tenant and shared table below a version, in one query
+	claimSQL          string // lock a tenant's row and record its new version, if it is at the planned one (PostgreSQL)
 	migratedSQL       string // a tenant reached a version
 	stepSQL           string // a tenant's progress where DDL is not transactional
 	failedSQL         string // a tenant's migration failed
@@ -171,11 +172,26 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 	if d.Features()&dialect.Schemas != 0 {
 		c.lockSQL = "SELECT pg_advisory_xact_lock(" + strconv.Itoa(catalogLockID) + ")"
 	}
-	c.pendingSQL = "SELECT 't'," + q("id") + ",''," + q("schema_version") + "," + q("migration_step") + " FROM " + t +
-		" WHERE (" + q("schema_version") + "<" + ph(1) + " OR " + q("migration_step") + ">0) AND " + q("status") + "<>'" + StatusDropped + "'" +
-		" UNION ALL SELECT 's'," + q("schema_name") + "," + q("object_name") + "," + q("schema_version") + "," + q("migration_step") + " FROM " + o +
+	tq := func(name string) string { return "t." + q(name) }
+	// The tenants below a version come with their placements (a row each),
+	// so that a migration can plan each without reading the catalog again.
+	pn := func(name string) string { return "p." + q(name) }
+	c.pendingSQL = "SELECT 't'," + tq("id") + ",''," + tq("schema_version") + "," + tq("migration_step") + "," + tq("tenant_key") + "," + tq("placement") + "," +
+		pn("model") + "," + pn("strategy") + "," + pn("database_name") + "," + pn("schema_name") + "," + pn("object_name") +
+		" FROM " + t + " t LEFT JOIN " + qualifiedIdent(d, schema, PlacementTable) + " p ON p." + q("tenant_id") + "=t." + q("id") +
+		" WHERE (" + tq("schema_version") + "<" + ph(1) + " OR " + tq("migration_step") + ">0) AND " + tq("status") + "<>'" + StatusDropped + "'" +
+		" UNION ALL SELECT 's'," + q("schema_name") + "," + q("object_name") + "," + q("schema_version") + "," + q("migration_step") + ",'','',NULL,NULL,NULL,NULL,NULL FROM " + o +
 		" WHERE " + q("tenant_id") + "='' AND " + q("kind") + "='table' AND (" + q("schema_version") + "<" + ph(2) + " OR " + q("migration_step") + ">0)" +
 		" ORDER BY 1, 2, 3"
+	if d.Features()&dialect.Schemas != 0 {
+		// Claim a tenant for a migration planned from its pending row, in the
+		// migration's transaction: lock its row without waiting and record
+		// the new version, if the row still says the planned one. One
+		// statement; a failing migration rolls it back.
+		c.claimSQL = "WITH old AS (SELECT " + q("id") + " FROM " + t + " WHERE " + q("id") + "=$1 AND " + q("schema_version") + "=$2 AND " +
+			q("migration_step") + "=0 AND " + q("status") + "<>'" + StatusDropped + "' FOR UPDATE NOWAIT) UPDATE " + t + " t SET " +
+			q("schema_version") + "=$3," + q("last_error") + "=NULL," + q("version") + "=t." + q("version") + "+1 FROM old WHERE t." + q("id") + "=old." + q("id")
+	}
 	c.migratedSQL = "UPDATE " + t + " SET " + q("schema_version") + "=" + ph(1) + "," + q("migration_step") + "=0," + q("last_error") + "=NULL," +
 		q("version") + "=" + q("version") + "+1 WHERE " + q("id") + "=" + ph(2)
 	c.stepSQL = "UPDATE " + t + " SET " + q("schema_version") + "=" + ph(1) + "," + q("migration_step") + "=" + ph(2) + " WHERE " + q("id") + "=" + ph(3)
@@ -189,7 +205,6 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 	// ROLLBACK, never left on a pooled connection), which keeps a second
 	// runner off the tenant, and on SQLite the migration's transaction, its
 	// one writer, does.
-	tq := func(name string) string { return "t." + q(name) }
 	c.migrationReadSQL = "SELECT " + tq("id") + "," + tq("tenant_key") + "," + tq("status") + "," + tq("version") + "," + tq("created_at") + "," +
 		tq("schema_version") + "," + tq("purge_after") + "," + tq("last_error") + "," + tq("migration_step") + "," + tq("placement") + "," +
 		"p." + q("model") + ",p." + q("strategy") + ",p." + q("database_name") + ",p." + q("schema_name") + ",p." + q("object_name") +

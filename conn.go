@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -228,6 +230,45 @@ func txOptionsFrom(ctx context.Context) pgx.TxOptions {
 		return pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 	}
 	return pgx.TxOptions{}
+}
+
+// scripter runs a script of statements tenantmap rendered itself (DDL,
+// no values) in one round trip. Only for tenantmap's own statements:
+// programmers' SQL always goes one statement at a time.
+type scripter interface {
+	execScript(ctx context.Context, script string) error
+}
+
+func (b *pgxBackend) execScript(ctx context.Context, script string) error {
+	_, err := b.q.Exec(ctx, script, pgx.QueryExecModeSimpleProtocol)
+	return err
+}
+
+func (b *sqlBackend) execScript(ctx context.Context, script string) error {
+	_, err := b.q.ExecContext(ctx, script) // modernc.org/sqlite runs every statement of the text
+	return err
+}
+
+// scriptOn runs a script on q, which must be able to.
+func scriptOn(ctx context.Context, q any, script string) error {
+	s, ok := q.(scripter)
+	if !ok {
+		return fmt.Errorf("tenantmap: %T cannot run a script", q)
+	}
+	return s.execScript(ctx, script)
+}
+
+// execScript runs stmts on q as one script where q can, else one by one.
+func execScript(ctx context.Context, q querier, stmts []string) error {
+	if s, ok := q.(scripter); ok && len(stmts) > 1 {
+		return s.execScript(ctx, strings.Join(stmts, ";\n"))
+	}
+	for _, st := range stmts {
+		if _, err := q.exec(ctx, st); err != nil {
+			return fmt.Errorf("%w\n\tin: %s", err, st)
+		}
+	}
+	return nil
 }
 
 // isNoRows reports a driver's "no rows" error.

@@ -20,6 +20,7 @@ import (
 // never waits while a connection idles.
 type affinePools struct {
 	shards []*affineShard
+	next   atomic.Uint32 // where the next pool-wide operation starts looking
 }
 
 type affineShard struct {
@@ -57,17 +58,38 @@ func (a *affinePools) pick(tenant string) *affineShard {
 // forTenant returns the backend a tenant's calls use.
 func (a *affinePools) forTenant(tenant string) backend { return a.pick(tenant) }
 
-// The pool-wide operations (catalog, provisioning) take the least busy shard.
+// any returns an idle shard for an operation of no tenant in particular
+// (the catalog, provisioning, migrations), else the least busy one. Each
+// call starts looking one shard further on, so concurrent operations do
+// not all try the same idle shard first and queue behind each other.
+func (a *affinePools) any() *affineShard {
+	n := uint32(len(a.shards))
+	start := a.next.Add(1)
+	best := a.shards[start%n]
+	for i := uint32(0); i < n; i++ {
+		s := a.shards[(start+i)%n]
+		b := s.busy.Load()
+		if b == 0 {
+			return s
+		}
+		if b < best.busy.Load() {
+			best = s
+		}
+	}
+	return best
+}
+
+// The pool-wide operations take any idle shard.
 func (a *affinePools) exec(ctx context.Context, sql string, args ...any) (int64, error) {
-	return a.pick("").exec(ctx, sql, args...)
+	return a.any().exec(ctx, sql, args...)
 }
 func (a *affinePools) query(ctx context.Context, sql string, args ...any) (rows, error) {
-	return a.pick("").query(ctx, sql, args...)
+	return a.any().query(ctx, sql, args...)
 }
 func (a *affinePools) queryRow(ctx context.Context, sql string, args ...any) row {
-	return a.pick("").queryRow(ctx, sql, args...)
+	return a.any().queryRow(ctx, sql, args...)
 }
-func (a *affinePools) begin(ctx context.Context) (txBackend, error) { return a.pick("").begin(ctx) }
+func (a *affinePools) begin(ctx context.Context) (txBackend, error) { return a.any().begin(ctx) }
 func (a *affinePools) close() {
 	for _, s := range a.shards {
 		s.pool.Close()

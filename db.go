@@ -501,6 +501,17 @@ func (db *DB) backendFor(tenant, database string) backend {
 	return be
 }
 
+// poolFor returns the DB's own connections for a tenant's statements that
+// gain nothing from its home connection (migrations: DDL is never
+// prepared), under row-level security wrapped so that each statement sets
+// the tenant.
+func (db *DB) poolFor(tenant string) backend {
+	if db.cfg.RowLevelSecurity {
+		return &rlsBackend{inner: db.be, tenant: tenant}
+	}
+	return db.be
+}
+
 // mapping returns the tenant's mapping of b, from the registry.
 func (db *DB) mapping(ctx context.Context, b *binding, tenant string) (*mapping, error) {
 	if db.closed.Load() {

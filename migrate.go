@@ -121,6 +121,11 @@ func (r *MigrateReport) Count(res MigrateResult) int {
 	return n
 }
 
+// maxPendingFilter is the most tenants MigrateOptions.Tenants may name for
+// the pending query to read only those; a longer list is filtered after
+// reading all.
+const maxPendingFilter = 1000
+
 // errLocked: another runner holds the tenant's migration lock.
 var errLocked = errors.New("tenantmap: another runner is migrating it")
 
@@ -131,6 +136,11 @@ type pendingTarget struct {
 	id            string // tenant id, or a shared table's schema
 	table         string // shared table
 	version, step int64
+
+	// A tenant's key, its placement override and its placements, as the
+	// pending query read them: enough to plan its migration.
+	key, placement string
+	placements     map[string]placement
 }
 
 // Migrate brings tenants to a migration version (the latest by default)
@@ -162,7 +172,7 @@ func (db *DB) Migrate(ctx context.Context, o MigrateOptions) (*MigrateReport, er
 	if err := db.checkMigrations(migs); err != nil {
 		return rep, opError("migrate", "", "", err)
 	}
-	pending, err := db.cat.pendingTargets(ctx, db.be, target)
+	pending, err := db.cat.pendingTargets(ctx, db.be, target, o.Tenants)
 	if err != nil {
 		return rep, opError("migrate", "", "", err)
 	}
@@ -279,8 +289,29 @@ func (db *DB) checkMigrations(migs *migrationSet) error {
 // pendingTargets reads, in one query, every tenant (not dropped) and
 // shared table whose migration version is below target, or whose last
 // migration stopped part way.
-func (c *catalog) pendingTargets(ctx context.Context, q querier, target int64) ([]pendingTarget, error) {
-	r, err := q.query(ctx, c.pendingSQL, target, target)
+//
+// only, if it names at most maxPendingFilter tenants, limits the tenants
+// read to those.
+func (c *catalog) pendingTargets(ctx context.Context, q querier, target int64, only []string) ([]pendingTarget, error) {
+	stmt, args := c.pendingSQL, []any{target, target}
+	if len(only) > 0 && len(only) <= maxPendingFilter {
+		// … WHERE (…) AND t.status <> 'dropped' AND t.id IN (…) UNION ALL …
+		head, tail, _ := strings.Cut(stmt, " UNION ALL ")
+		b := []byte(head + " AND t." + dialect.Quote(c.d, "id") + " IN (")
+		args = []any{target}
+		for i, id := range only {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			args = append(args, id)
+			b = c.d.AppendPlaceholder(b, len(args))
+		}
+		args = append(args, target)
+		// The shared part's placeholder is the last one now.
+		tail = strings.Replace(tail, string(c.d.AppendPlaceholder(nil, 2)), string(c.d.AppendPlaceholder(nil, len(args))), 1)
+		stmt = string(b) + ") UNION ALL " + tail
+	}
+	r, err := q.query(ctx, stmt, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -289,10 +320,21 @@ func (c *catalog) pendingTargets(ctx context.Context, q querier, target int64) (
 	for r.Next() {
 		var kind string
 		var p pendingTarget
-		if err := r.Scan(&kind, &p.id, &p.table, &p.version, &p.step); err != nil {
+		var model, strategy, database, schema, table *string
+		if err := r.Scan(&kind, &p.id, &p.table, &p.version, &p.step, &p.key, &p.placement, &model, &strategy, &database, &schema, &table); err != nil {
 			return nil, err
 		}
 		p.shared = kind == "s"
+		if n := len(out); n > 0 && !p.shared && !out[n-1].shared && out[n-1].id == p.id {
+			p = out[n-1] // another placement of the same tenant
+			out = out[:n-1]
+		}
+		if model != nil {
+			if p.placements == nil {
+				p.placements = map[string]placement{}
+			}
+			p.placements[*model] = placement{kind: kindNamed(*strategy), database: *database, schema: *schema, table: *table}
+		}
 		out = append(out, p)
 	}
 	return out, r.Err()
@@ -556,7 +598,7 @@ func (r *migrationRun) migrateOne(ctx context.Context, t pendingTarget, to int64
 		res.Statements, err = r.plan(ctx, t.id, to)
 		res.Result = ResultPlanned
 	default:
-		res.Result, err = r.db.migrateTenant(ctx, r.migs, t.id, to, wait)
+		res.Result, err = r.db.migrateTenant(ctx, r.migs, t, to, wait)
 		if wait && res.Result == ResultCurrent {
 			res.ByOther = true
 		}
@@ -777,10 +819,16 @@ func (r *migrationRun) plan(ctx context.Context, id string, to int64) ([]string,
 // migrateTenant migrates one tenant to version to and reports whether it
 // did (ResultMigrated) or found it there (ResultCurrent). errLocked means
 // another runner holds it (only when wait is false).
-func (db *DB) migrateTenant(ctx context.Context, migs *migrationSet, id string, to int64, wait bool) (MigrateResult, error) {
+func (db *DB) migrateTenant(ctx context.Context, migs *migrationSet, t pendingTarget, to int64, wait bool) (MigrateResult, error) {
+	id := t.id
 	defer db.reg.InvalidateTenant(id)
 	if db.dialect.Features()&dialect.TransactionalDDL == 0 {
 		return db.migrateStepwise(ctx, migs, id, to, wait)
+	}
+	if db.cat.claimSQL != "" && !wait && t.step == 0 {
+		if res, err, done := db.migrateClaimed(ctx, migs, t, to); done {
+			return res, err
+		}
 	}
 	if db.cat.migrationLockSQL == "" {
 		// SQLite: a tenant with a database of its own is migrated in its
@@ -795,7 +843,7 @@ func (db *DB) migrateTenant(ctx context.Context, migs *migrationSet, id string, 
 		}
 	}
 	var result MigrateResult
-	err := inTx(ctx, db.backendFor(id, ""), func(tx querier) error {
+	err := inTx(ctx, db.poolFor(id), func(tx querier) error {
 		scope, err := db.migrationScope(ctx, tx, id, true, wait)
 		if err != nil {
 			return err
@@ -819,10 +867,8 @@ func (db *DB) migrateTenant(ctx context.Context, migs *migrationSet, id string, 
 			return err
 		}
 		mctx := context.WithValue(WithTenant(ctx, id), ctxTxKey{}, &txState{db: db, tenant: id, be: tx.(txBackend), mig: scope})
-		for _, it := range items {
-			if err := db.runItem(mctx, tx, tx, it); err != nil {
-				return err
-			}
+		if err := db.runItems(mctx, tx, tx, items); err != nil {
+			return err
 		}
 		if _, err := tx.exec(ctx, db.cat.migratedSQL, to, id); err != nil {
 			return err
@@ -831,6 +877,52 @@ func (db *DB) migrateTenant(ctx context.Context, migs *migrationSet, id string, 
 		return nil
 	})
 	return result, err
+}
+
+// migrateClaimed migrates a tenant in the DB's own database as planned
+// from its pending row (PostgreSQL): the transaction's first statement
+// claims it — locks its catalog row and records the new version, if the
+// row still says the version planned from — then the steps run, and the
+// commit makes both visible at once. Four round trips, as the DDL alone
+// would take. It reports done=false when the tenant needs the careful
+// path: a database of its own, or a row that changed since it was read.
+func (db *DB) migrateClaimed(ctx context.Context, migs *migrationSet, t pendingTarget, to int64) (MigrateResult, error, bool) {
+	scope := &migrationScope{db: db, cache: map[*binding]*mapping{}, placements: t.placements,
+		rec: tenantRecord{Tenant: Tenant{ID: t.id, Key: t.key, Status: StatusActive, SchemaVersion: t.version}, placement: t.placement}}
+	if scope.placements == nil {
+		scope.placements = map[string]placement{}
+	}
+	if scope.home() != "" {
+		return "", nil, false
+	}
+	claimed := false
+	err := inTx(ctx, db.poolFor(t.id), func(tx querier) error {
+		n, err := tx.exec(ctx, db.cat.claimSQL, t.id, t.version, to)
+		if err != nil {
+			return lockError(err)
+		}
+		if n != 1 {
+			return nil // changed since the pending query: roll back, go the careful way
+		}
+		claimed = true
+		scope.q = tx
+		items, err := db.planTenant(ctx, migs, scope, to)
+		if err != nil {
+			return err
+		}
+		if err := db.runChecks(ctx, items); err != nil {
+			return err
+		}
+		mctx := context.WithValue(WithTenant(ctx, t.id), ctxTxKey{}, &txState{db: db, tenant: t.id, be: tx.(txBackend), mig: scope})
+		return db.runItems(mctx, tx, tx, items)
+	})
+	if err != nil {
+		return "", err, true
+	}
+	if !claimed {
+		return "", nil, false
+	}
+	return ResultMigrated, nil, true
 }
 
 // migrationScope reads a tenant's row and placements on q in one query;
@@ -897,6 +989,34 @@ func (db *DB) runChecks(ctx context.Context, items []planItem) error {
 		if err := db.checkShared(ctx, it.checks); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// runItems runs a tenant's planned steps in its migration transaction.
+// Consecutive steps that are DDL only go to the server as one script, in
+// one round trip.
+func (db *DB) runItems(ctx context.Context, tables, cat querier, items []planItem) error {
+	ddlOnly := func(it planItem) bool { return it.stmts != nil && it.step.kind() == stepDDL && it.record == nil && !it.lock }
+	for i := 0; i < len(items); {
+		j := i
+		var script []string
+		for j < len(items) && ddlOnly(items[j]) {
+			script = append(script, items[j].stmts...)
+			j++
+		}
+		if j > i+1 {
+			if err := execScript(ctx, tables, script); err != nil {
+				first, last := items[i], items[j-1]
+				return fmt.Errorf("migrations %d (step %d) to %d (step %d): %w\n\tin: %s", first.version, first.index+1, last.version, last.index+1, err, strings.Join(script, ";\n\t"))
+			}
+			i = j
+			continue
+		}
+		if err := db.runItem(ctx, tables, cat, items[i]); err != nil {
+			return err
+		}
+		i++
 	}
 	return nil
 }
@@ -974,14 +1094,15 @@ func (db *DB) migrateOwnDatabase(ctx context.Context, migs *migrationSet, scope 
 			local = v.Int64 // a run was cut short after this commit: finish it
 		}
 		mctx := context.WithValue(WithTenant(ctx, id), ctxTxKey{}, &txState{db: db, tenant: id, database: home, be: tx.(txBackend), mig: scope})
+		var todo []planItem
 		for _, it := range items {
-			if it.version <= local {
-				continue
+			if it.version > local {
+				it.record = nil // the catalog is another database's; recorded below
+				todo = append(todo, it)
 			}
-			it.record = nil // the catalog is another database's; recorded below
-			if err := db.runItem(mctx, tx, nil, it); err != nil {
-				return err
-			}
+		}
+		if err := db.runItems(mctx, tx, nil, todo); err != nil {
+			return err
 		}
 		if _, err := tx.exec(ctx, "DELETE FROM "+lt); err != nil {
 			return err

@@ -260,6 +260,17 @@ type rlsTx struct {
 	pending bool
 }
 
+// execScript runs tenantmap's own DDL; the tenant is set first if no
+// statement has set it yet.
+func (t *rlsTx) execScript(ctx context.Context, script string) error {
+	if t.pending {
+		if _, err := t.exec(ctx, "SELECT 1"); err != nil {
+			return err
+		}
+	}
+	return scriptOn(ctx, t.txBackend, script)
+}
+
 func (t *rlsTx) batch(ctx context.Context, sql string, args []any) pgx.BatchResults {
 	t.pending = false // if the batch fails, so does the transaction
 	return t.txBackend.(batcher).sendBatch(ctx, tenantBatch(t.tenant, sql, args))

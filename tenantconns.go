@@ -346,6 +346,10 @@ type releasingTx struct {
 	done    bool
 }
 
+func (t *releasingTx) execScript(ctx context.Context, script string) error {
+	return scriptOn(ctx, t.txBackend, script)
+}
+
 func (t *releasingTx) end(err error) error {
 	if !t.done {
 		t.done = true

@@ -997,7 +997,9 @@ func (db *DB) runChecks(ctx context.Context, items []planItem) error {
 // Consecutive steps that are DDL only go to the server as one script, in
 // one round trip.
 func (db *DB) runItems(ctx context.Context, tables, cat querier, items []planItem) error {
-	ddlOnly := func(it planItem) bool { return it.stmts != nil && it.step.kind() == stepDDL && it.record == nil && !it.lock }
+	ddlOnly := func(it planItem) bool {
+		return it.stmts != nil && it.step.kind() == stepDDL && it.record == nil && !it.lock
+	}
 	for i := 0; i < len(items); {
 		j := i
 		var script []string

@@ -154,10 +154,13 @@ func (db *DB) provisionInTx(ctx context.Context, insertTenant func(querier) erro
 		if err := db.cat.recordPlacements(ctx, tx, id, prov.placements); err != nil {
 			return err
 		}
-		for _, s := range prov.stmts {
-			if _, err := tx.exec(ctx, s.sql); err != nil {
-				return ddlError(err, s.sql)
-			}
+		// The DDL, tenantmap's own, goes as one script: one round trip.
+		stmts := make([]string, len(prov.stmts))
+		for i, s := range prov.stmts {
+			stmts[i] = s.sql
+		}
+		if err := execScript(ctx, tx, stmts); err != nil {
+			return ddlError(err, strings.Join(stmts, ";\n\t"))
 		}
 		return nil
 	})

@@ -61,7 +61,7 @@ type catalog struct {
 	createSQL                             string
 	getSQL, insertSQL, deleteSQL, listSQL string
 	listStatusSQL, setStatusSQL           string
-	expiredSQL                            string
+	expiredSQL, purgeClaimSQL             string
 
 	// tenantColumns are the tenant table's columns added after its first
 	// release: ensure adds the ones an older catalog lacks.
@@ -77,6 +77,7 @@ type catalog struct {
 
 	// Migrations.
 	pendingSQL        string // every tenant and shared table below a version, in one query
+	lowestVersionSQL  string // the lowest migration version of a tenant that is not dropped
 	claimSQL          string // lock a tenant's row and record its new version, if it is at the planned one (PostgreSQL)
 	migratedSQL       string // a tenant reached a version
 	stepSQL           string // a tenant's progress where DDL is not transactional
@@ -127,7 +128,11 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 	c.listStatusSQL = "SELECT " + cols + " FROM " + t + " WHERE " + q("id") + ">" + ph(1) + " AND " + q("status") + "=" + ph(2) + " ORDER BY " + q("id") + " LIMIT " + ph(3)
 	c.setStatusSQL = "UPDATE " + t + " SET " + q("status") + "=" + ph(1) + "," + q("purge_after") + "=" + ph(2) + "," + q("version") + "=" + q("version") + "+1 WHERE " +
 		q("id") + "=" + ph(3) + " AND " + q("status") + "=" + ph(4)
-	c.expiredSQL = "SELECT " + q("id") + " FROM " + t + " WHERE " + q("status") + "='" + StatusDropped + "' AND " + q("purge_after") + "<=" + ph(1) + " ORDER BY " + q("id")
+	c.expiredSQL = "SELECT " + q("id") + " FROM " + t + " WHERE " + q("status") + " IN ('" + StatusDropped + "','" + StatusPurging + "') AND " + q("purge_after") + "<=" + ph(1) + " ORDER BY " + q("id")
+	// Purge claims each tenant before removing it: a Restore between the
+	// listing and the removal wins, and the tenant is left alone.
+	c.purgeClaimSQL = "UPDATE " + t + " SET " + q("status") + "='" + StatusPurging + "'," + q("version") + "=" + q("version") + "+1 WHERE " + q("id") + "=" + ph(1) +
+		" AND " + q("status") + " IN ('" + StatusDropped + "','" + StatusPurging + "') AND " + q("purge_after") + "<=" + ph(2)
 	o := qualifiedIdent(d, schema, ObjectTable)
 	c.createObjectsSQL = "CREATE TABLE IF NOT EXISTS " + o + " (" +
 		col("kind", dialect.String, 16) + " NOT NULL, " +
@@ -180,7 +185,7 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 		pn("model") + "," + pn("strategy") + "," + pn("database_name") + "," + pn("schema_name") + "," + pn("object_name") +
 		" FROM " + t + " t LEFT JOIN " + qualifiedIdent(d, schema, PlacementTable) + " p ON p." + q("tenant_id") + "=t." + q("id") +
 		" WHERE (" + tq("schema_version") + "<" + ph(1) + " OR " + tq("migration_step") + ">0) AND " + tq("status") + "<>'" + StatusDropped + "'" +
-		" UNION ALL SELECT 's'," + q("schema_name") + "," + q("object_name") + "," + q("schema_version") + "," + q("migration_step") + ",'','',NULL,NULL,NULL,NULL,NULL FROM " + o +
+		" UNION ALL SELECT 's'," + q("schema_name") + "," + q("object_name") + "," + q("schema_version") + "," + q("migration_step") + "," + q("model") + ",'',NULL,NULL,NULL,NULL,NULL FROM " + o +
 		" WHERE " + q("tenant_id") + "='' AND " + q("kind") + "='table' AND (" + q("schema_version") + "<" + ph(2) + " OR " + q("migration_step") + ">0)" +
 		" ORDER BY 1, 2, 3"
 	if d.Features()&dialect.Schemas != 0 {
@@ -192,8 +197,11 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 			q("migration_step") + "=0 AND " + q("status") + "<>'" + StatusDropped + "' FOR UPDATE NOWAIT) UPDATE " + t + " t SET " +
 			q("schema_version") + "=$3," + q("last_error") + "=NULL," + q("version") + "=t." + q("version") + "+1 FROM old WHERE t." + q("id") + "=old." + q("id")
 	}
+	c.lowestVersionSQL = "SELECT MIN(" + q("schema_version") + ") FROM " + t + " WHERE " + q("status") + "<>'" + StatusDropped + "'"
+	// A version is never written backwards (a run to a lower target after
+	// one cut short above it): the guard leaves the row as it is.
 	c.migratedSQL = "UPDATE " + t + " SET " + q("schema_version") + "=" + ph(1) + "," + q("migration_step") + "=0," + q("last_error") + "=NULL," +
-		q("version") + "=" + q("version") + "+1 WHERE " + q("id") + "=" + ph(2)
+		q("version") + "=" + q("version") + "+1 WHERE " + q("id") + "=" + ph(2) + " AND " + q("schema_version") + "<=" + ph(3)
 	c.stepSQL = "UPDATE " + t + " SET " + q("schema_version") + "=" + ph(1) + "," + q("migration_step") + "=" + ph(2) + " WHERE " + q("id") + "=" + ph(3)
 	c.failedSQL = "UPDATE " + t + " SET " + q("last_error") + "=" + ph(1) + " WHERE " + q("id") + "=" + ph(2)
 	objectKey := " WHERE " + q("tenant_id") + "='' AND " + q("kind") + "='table' AND " + q("schema_name") + "=" + ph(3) + " AND " + q("object_name") + "=" + ph(4)
@@ -345,6 +353,8 @@ func (c *catalog) usable(ctx context.Context, q querier, id string) (tenantRecor
 		return t, fmt.Errorf("%w: %q", ErrTenantSuspended, id)
 	case StatusDropped:
 		return t, fmt.Errorf("%w: %q was dropped; its data is kept until %s", ErrTenantNotFound, id, t.PurgeAfter.Format(time.RFC3339))
+	case StatusPurging:
+		return t, fmt.Errorf("%w: %q was dropped and is being purged", ErrTenantNotFound, id)
 	}
 	return t, fmt.Errorf("tenantmap: tenant %q has an unknown status %q", id, t.Status)
 }

@@ -56,8 +56,11 @@ func (ts *Tenants) softDrop(ctx context.Context, id string, confirm DropConfirma
 	if err != nil {
 		return err
 	}
-	if t.Status == StatusDropped {
+	switch t.Status {
+	case StatusDropped:
 		return fmt.Errorf("%w: %q is dropped already (purge after %s); Drop it without Retain to remove it now", ErrTenantStatus, id, t.PurgeAfter.Format(time.RFC3339))
+	case StatusPurging:
+		return fmt.Errorf("%w: %q is being purged", ErrTenantStatus, id)
 	}
 	return ts.setStatus(ctx, id, t.Status, StatusDropped, &until)
 }
@@ -109,6 +112,16 @@ func (ts *Tenants) Purge(ctx context.Context, now time.Time) ([]string, error) {
 	}
 	var purged []string
 	for _, id := range ids {
+		// Claim it first: a tenant restored since the listing is not
+		// expired any more, and is left alone.
+		n, err := db.be.exec(ctx, db.cat.purgeClaimSQL, id, now.UTC())
+		if err != nil {
+			return purged, opError("purge tenant", id, "", err)
+		}
+		if n != 1 {
+			continue
+		}
+		db.reg.InvalidateTenant(id)
 		if err := ts.drop(ctx, id, ConfirmDrop(id), true); err != nil {
 			return purged, opError("purge tenant", id, "", err)
 		}

@@ -137,7 +137,7 @@ type pendingTarget struct {
 	table         string // shared table
 	version, step int64
 
-	// A tenant's key, its placement override and its placements, as the
+	// A tenant's key (a shared table's model), its placement override and its placements, as the
 	// pending query read them: enough to plan its migration.
 	key, placement string
 	placements     map[string]placement
@@ -409,6 +409,7 @@ func (r *migrationRun) run(ctx context.Context, tenants, shared []pendingTarget,
 			r.rep.Tenants = append(r.rep.Tenants, res)
 		}
 	}()
+	var capped error
 	for i, to := range ends {
 		last := i == len(ends)-1
 		for j := range shared {
@@ -422,7 +423,12 @@ func (r *migrationRun) run(ctx context.Context, tenants, shared []pendingTarget,
 				r.skipRest(tenants, final, target, fmt.Errorf("shared table %s failed: %w", res.Table, res.Err))
 				return nil
 			}
-			s.version, s.step = to, 0
+			s.version, s.step = res.To, 0
+			if res.To < to {
+				// Tenants outside this run are behind: this run's tenants go
+				// no further than the table.
+				to, capped = res.To, fmt.Errorf("shared table %s: %w", res.Table, res.Err)
+			}
 		}
 		var due []pendingTarget
 		for _, t := range tenants {
@@ -456,6 +462,10 @@ func (r *migrationRun) run(ctx context.Context, tenants, shared []pendingTarget,
 			r.skipRest(tenants, final, target, err)
 			return err
 		}
+		if capped != nil {
+			r.skipRest(tenants, final, target, capped)
+			return nil
+		}
 		if r.stopped || failed && !last {
 			// A shared table's next steps wait for every tenant to reach
 			// the version before them.
@@ -488,20 +498,9 @@ func (r *migrationRun) sharedSteps(m Migration, s pendingTarget) bool {
 	return false
 }
 
-// sharedModel is the model whose shared table s is. The pending query
-// does not carry it; the table's name does not say it either, so it is
-// looked up once.
-func (r *migrationRun) sharedModel(s pendingTarget) string {
-	for _, b := range r.db.snapshotBindings() {
-		if b.strategy.kind == sharedTable {
-			schema, table := b.strategy.physical("", b.model.name, r.db.cfg.Schema, r.db.dialect.MaxIdentifierLength())
-			if schema == s.id && table == s.table {
-				return b.model.name
-			}
-		}
-	}
-	return ""
-}
+// sharedModel is the model whose shared table s is, as the catalog
+// records it.
+func (r *migrationRun) sharedModel(s pendingTarget) string { return s.key }
 
 // migrateTenants migrates tenants to version to with bounded parallelism:
 // the canary first, then the rest; tenants another runner holds are
@@ -525,9 +524,7 @@ func (r *migrationRun) migrateTenants(ctx context.Context, due []pendingTarget, 
 						if why == nil {
 							why = errors.New("the run stopped after a failure")
 						}
-						r.mu.Lock()
-						results[t.id] = TenantMigration{Tenant: t.id, From: t.version, To: to, Result: ResultSkipped, Err: why}
-						r.mu.Unlock()
+						r.finish(results, TenantMigration{Tenant: t.id, From: t.version, To: to, Result: ResultSkipped, Err: why})
 						continue
 					}
 					res := r.migrateOne(ctx, t, to, wait)
@@ -599,9 +596,9 @@ func (r *migrationRun) migrateOne(ctx context.Context, t pendingTarget, to int64
 		res.Result = ResultPlanned
 	default:
 		res.Result, err = r.db.migrateTenant(ctx, r.migs, t, to, wait)
-		if wait && res.Result == ResultCurrent {
-			res.ByOther = true
-		}
+		// It was below the target when the run read the catalog: found at
+		// the target now, another runner migrated it.
+		res.ByOther = res.Result == ResultCurrent
 	}
 	res.Elapsed = time.Since(start)
 	if err != nil {
@@ -863,14 +860,14 @@ func (db *DB) migrateTenant(ctx context.Context, migs *migrationSet, t pendingTa
 		if err != nil {
 			return err
 		}
-		if err := db.runChecks(ctx, items); err != nil {
+		if err := db.runChecks(ctx, tx, items); err != nil {
 			return err
 		}
 		mctx := context.WithValue(WithTenant(ctx, id), ctxTxKey{}, &txState{db: db, tenant: id, be: tx.(txBackend), mig: scope})
 		if err := db.runItems(mctx, tx, tx, items); err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, db.cat.migratedSQL, to, id); err != nil {
+		if _, err := tx.exec(ctx, db.cat.migratedSQL, to, id, to); err != nil {
 			return err
 		}
 		result = ResultMigrated
@@ -910,7 +907,7 @@ func (db *DB) migrateClaimed(ctx context.Context, migs *migrationSet, t pendingT
 		if err != nil {
 			return err
 		}
-		if err := db.runChecks(ctx, items); err != nil {
+		if err := db.runChecks(ctx, tx, items); err != nil {
 			return err
 		}
 		mctx := context.WithValue(WithTenant(ctx, t.id), ctxTxKey{}, &txState{db: db, tenant: t.id, be: tx.(txBackend), mig: scope})
@@ -982,11 +979,22 @@ func (s *migrationScope) home() string {
 	return ""
 }
 
-// runChecks runs, before a tenant's transaction, the checks that a shared
-// table CreateTable would join is the model's.
-func (db *DB) runChecks(ctx context.Context, items []planItem) error {
+// runChecks runs the checks that a shared table CreateTable would join is
+// the model's, on the migration's own connection q (a second one from the
+// pool could wait forever while every worker holds one): in its
+// transaction on PostgreSQL, under a savepoint.
+func (db *DB) runChecks(ctx context.Context, q querier, items []planItem) error {
+	inTx := db.dialect.Features()&dialect.Schemas != 0
 	for _, it := range items {
-		if err := db.checkShared(ctx, it.checks); err != nil {
+		if it.lock && db.cat.lockSQL != "" && len(it.checks) > 0 {
+			// The catalog lock first, as the step will take it: a check
+			// holds a lock on the shared table that another tenant's
+			// CreateTable, holding the catalog lock, may be waiting on.
+			if _, err := q.exec(ctx, db.cat.lockSQL); err != nil {
+				return err
+			}
+		}
+		if err := db.checkSharedOn(ctx, q, it.checks, inTx); err != nil {
 			return err
 		}
 	}
@@ -1078,8 +1086,19 @@ func (db *DB) migrateOwnDatabase(ctx context.Context, migs *migrationSet, scope 
 	if err != nil {
 		return "", err
 	}
-	if err := db.runChecks(ctx, items); err != nil {
+	if err := db.runChecks(ctx, scope.q, items); err != nil {
 		return "", err
+	}
+	// The steps on tables in the tenant's database run there; those on its
+	// tables in the DB's own database (a model placed elsewhere) run with
+	// the catalog's record, below.
+	var own, main []planItem
+	for _, it := range items {
+		if it.mp != nil && it.mp.database != home {
+			main = append(main, it)
+		} else {
+			own = append(own, it)
+		}
 	}
 	lt := dialect.Quote(db.dialect, localVersionTable)
 	err = inTx(ctx, db.backendFor(id, home), func(tx querier) error {
@@ -1097,7 +1116,7 @@ func (db *DB) migrateOwnDatabase(ctx context.Context, migs *migrationSet, scope 
 		}
 		mctx := context.WithValue(WithTenant(ctx, id), ctxTxKey{}, &txState{db: db, tenant: id, database: home, be: tx.(txBackend), mig: scope})
 		var todo []planItem
-		for _, it := range items {
+		for _, it := range own {
 			if it.version > local {
 				it.record = nil // the catalog is another database's; recorded below
 				todo = append(todo, it)
@@ -1109,7 +1128,9 @@ func (db *DB) migrateOwnDatabase(ctx context.Context, migs *migrationSet, scope 
 		if _, err := tx.exec(ctx, "DELETE FROM "+lt); err != nil {
 			return err
 		}
-		_, err := tx.exec(ctx, "INSERT INTO "+lt+" VALUES ("+string(db.dialect.AppendPlaceholder(nil, 1))+")", to)
+		// Never backwards: a run to a lower target after one cut short
+		// above it leaves the database's record where its tables are.
+		_, err := tx.exec(ctx, "INSERT INTO "+lt+" VALUES ("+string(db.dialect.AppendPlaceholder(nil, 1))+")", max(local, to))
 		return err
 	})
 	if err != nil {
@@ -1125,14 +1146,17 @@ func (db *DB) migrateOwnDatabase(ctx context.Context, migs *migrationSet, scope 
 				return err
 			}
 		}
-		for _, it := range items {
+		if err := db.runItems(ctx, cat, cat, main); err != nil {
+			return err
+		}
+		for _, it := range own {
 			if it.record != nil {
 				if err := it.record(ctx, cat); err != nil {
 					return err
 				}
 			}
 		}
-		_, err := cat.exec(ctx, db.cat.migratedSQL, to, id)
+		_, err := cat.exec(ctx, db.cat.migratedSQL, to, id, to)
 		return err
 	}
 	if inCatalogTx {
@@ -1148,7 +1172,7 @@ func (db *DB) migrateOwnDatabase(ctx context.Context, migs *migrationSet, scope 
 // unless introspection shows it was (a run cut short between the DDL and
 // its record), then recorded; each data step commits with its record.
 func (db *DB) migrateStepwise(ctx context.Context, migs *migrationSet, id string, to int64, wait bool) (MigrateResult, error) {
-	conn, release, err := db.lockedConn(ctx, id, wait)
+	conn, release, err := db.lockedConn(ctx, "tenant:"+id, wait)
 	if err != nil {
 		return "", err
 	}
@@ -1157,14 +1181,16 @@ func (db *DB) migrateStepwise(ctx context.Context, migs *migrationSet, id string
 	if err != nil {
 		return "", err
 	}
-	if rec := scope.rec; rec.SchemaVersion >= to && rec.step == 0 || rec.Status == StatusDropped {
+	// At the target, or past it with a later migration part way (a run to
+	// a higher target cut short): nothing to do at this target.
+	if rec := scope.rec; rec.SchemaVersion >= to || rec.Status == StatusDropped {
 		return ResultCurrent, nil
 	}
 	items, err := db.planTenant(ctx, migs, scope, to)
 	if err != nil {
 		return "", err
 	}
-	if err := db.runChecks(ctx, items); err != nil {
+	if err := db.runChecks(ctx, conn, items); err != nil {
 		return "", err
 	}
 	for _, it := range items {
@@ -1172,7 +1198,7 @@ func (db *DB) migrateStepwise(ctx context.Context, migs *migrationSet, id string
 			return "", err
 		}
 	}
-	if _, err := conn.exec(ctx, db.cat.migratedSQL, to, id); err != nil {
+	if _, err := conn.exec(ctx, db.cat.migratedSQL, to, id, to); err != nil {
 		return "", err
 	}
 	return ResultMigrated, nil
@@ -1354,15 +1380,16 @@ func (r *migrationRun) migrateShared(ctx context.Context, s *pendingTarget, to i
 	db := r.db
 	model := r.sharedModel(*s)
 	res := SharedMigration{Model: model, Table: qualified(s.id, s.table), From: s.version, To: to}
-	b := db.bindingNamed(model)
-	if b == nil {
-		res.Result, res.Err = ResultFailed, fmt.Errorf("%w: no registered model has the shared table %s", ErrInvalidMigration, res.Table)
-		return res
+	// A model no migration names may be registered elsewhere only: its
+	// table just moves to the new version. checkMigrations made sure that
+	// the models the migrations name are registered here.
+	var mp *mapping
+	if b := db.bindingNamed(model); b != nil {
+		mp = buildMapping(db.dialect, b.model, "", placement{kind: sharedTable, schema: s.id, table: s.table})
 	}
-	mp := buildMapping(db.dialect, b.model, "", placement{kind: sharedTable, schema: s.id, table: s.table})
-	render := func(from int64, step int64) ([]planItem, error) {
+	render := func(from, step, upTo int64) ([]planItem, error) {
 		var items []planItem
-		for _, m := range r.migs.between(from, to) {
+		for _, m := range r.migs.between(from, upTo) {
 			for i, st := range m.Steps {
 				if m.Version == from+1 && int64(i) < step {
 					continue
@@ -1370,7 +1397,10 @@ func (r *migrationRun) migrateShared(ctx context.Context, s *pendingTarget, to i
 				if st.kind() != stepDDL || stepModel(st) != model {
 					continue
 				}
-				stmts, err := renderDDL(db.dialect, b.model, mp, st)
+				if mp == nil {
+					return nil, fmt.Errorf("%w: migration %d changes model %s, which is not registered", ErrInvalidMigration, m.Version, model)
+				}
+				stmts, err := renderDDL(db.dialect, mp.model, mp, st)
 				if err != nil {
 					return nil, fmt.Errorf("migration %d (%v): %w", m.Version, st, err)
 				}
@@ -1380,7 +1410,7 @@ func (r *migrationRun) migrateShared(ctx context.Context, s *pendingTarget, to i
 		return items, nil
 	}
 	if r.o.DryRun {
-		items, err := render(s.version, s.step)
+		items, err := render(s.version, s.step, to)
 		res.Result, res.Err = ResultPlanned, err
 		for _, it := range items {
 			res.Statements = append(res.Statements, it.stmts...)
@@ -1390,7 +1420,26 @@ func (r *migrationRun) migrateShared(ctx context.Context, s *pendingTarget, to i
 		}
 		return res
 	}
-	lockName := "shared:" + res.Table
+	// The table's steps of a version wait until every tenant (not dropped;
+	// in this run or not, this runner's or another's) has reached the
+	// version before: a tenant's own steps of an earlier version may still
+	// read what they change. Read under the table's lock.
+	limit := func(q querier, v int64) (int64, error) {
+		var low sql.NullInt64
+		if err := q.queryRow(ctx, db.cat.lowestVersionSQL).Scan(&low); err != nil {
+			return 0, err
+		}
+		if !low.Valid {
+			return to, nil
+		}
+		for _, m := range r.migs.between(v, to) {
+			if r.sharedSteps(m, *s) && m.Version > low.Int64+1 {
+				return m.Version - 1, nil
+			}
+		}
+		return to, nil
+	}
+	lockName := "shared:" + res.Table // tenant locks are "tenant:" + id, the catalog's "catalog"
 	update := func(ctx context.Context, q querier, version, step int64) error {
 		_, err := q.exec(ctx, db.cat.sharedMigratedSQL, version, step, s.id, s.table)
 		return err
@@ -1401,8 +1450,58 @@ func (r *migrationRun) migrateShared(ctx context.Context, s *pendingTarget, to i
 		err := q.queryRow(ctx, stmt, s.id, s.table).Scan(&m, &v, &st)
 		return v, st, err
 	}
-	var err error
+	// migrate takes the table from v (step st) as far as limit allows.
+	migrate := func(q querier, v, st int64, stepwise bool) error {
+		if v >= to && st == 0 {
+			res.Result = ResultCurrent
+			return nil
+		}
+		upTo, err := limit(q, v)
+		if err != nil {
+			return err
+		}
+		res.To = upTo
+		if upTo < to {
+			res.Err = fmt.Errorf("stopped at version %d: the table's steps of version %d wait for every tenant to reach %d", upTo, upTo+1, upTo)
+		}
+		if upTo <= v {
+			res.Result, res.To = ResultSkipped, v
+			return nil
+		}
+		items, err := render(v, st, upTo)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if stepwise {
+				// DDL commits at once: apply what is not applied yet, and
+				// record each step.
+				done, err := db.applied(ctx, q, it)
+				if err != nil {
+					return err
+				}
+				if !done {
+					if err := db.runItem(ctx, q, nil, it); err != nil {
+						return err
+					}
+				}
+				version, step := it.version-1, int64(it.index+1)
+				if it.last {
+					version, step = it.version, 0
+				}
+				if err := update(ctx, q, version, step); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := db.runItem(ctx, q, nil, it); err != nil {
+				return err
+			}
+		}
+		return update(ctx, q, upTo, 0)
+	}
 	res.Result = ResultMigrated
+	var err error
 	if db.dialect.Features()&dialect.TransactionalDDL == 0 {
 		var conn *sqlBackend
 		var release func()
@@ -1410,34 +1509,7 @@ func (r *migrationRun) migrateShared(ctx context.Context, s *pendingTarget, to i
 			defer release()
 			var v, st int64
 			if v, st, err = readVersion(conn, db.cat.sharedVersionSQL); err == nil {
-				if v >= to {
-					res.Result = ResultCurrent
-					return res
-				}
-				var items []planItem
-				if items, err = render(v, st); err == nil {
-					for _, it := range items {
-						done, aerr := db.applied(ctx, conn, it)
-						if err = aerr; err != nil {
-							break
-						}
-						if !done {
-							if err = db.runItem(ctx, conn, nil, it); err != nil {
-								break
-							}
-						}
-						version, step := it.version-1, int64(it.index+1)
-						if it.last {
-							version, step = it.version, 0
-						}
-						if err = update(ctx, conn, version, step); err != nil {
-							break
-						}
-					}
-					if err == nil {
-						err = update(ctx, conn, to, 0)
-					}
-				}
+				err = migrate(conn, v, st, true)
 			}
 		}
 	} else {
@@ -1446,20 +1518,7 @@ func (r *migrationRun) migrateShared(ctx context.Context, s *pendingTarget, to i
 			if err != nil {
 				return err
 			}
-			if v >= to {
-				res.Result = ResultCurrent
-				return nil
-			}
-			items, err := render(v, 0)
-			if err != nil {
-				return err
-			}
-			for _, it := range items {
-				if err := db.runItem(ctx, tx, nil, it); err != nil {
-					return err
-				}
-			}
-			return update(ctx, tx, to, 0)
+			return migrate(tx, v, 0, false)
 		})
 	}
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tenantmap/tenantmap/dialect"
+	"github.com/tenantmap/tenantmap/dialect/postgres"
 )
 
 // Migration is one version of the tenants' schema: the steps that take a
@@ -364,7 +365,7 @@ func checkColumn(c Column, added bool) error {
 	if c.Size < 0 || c.Size > 65535 || c.Size > 0 && c.Kind != dialect.String {
 		return fmt.Errorf("column %s: size applies to string columns, 1-65535", c.Name)
 	}
-	if _, err := defaultSQL(c, dialectForCheck{}); err != nil {
+	if _, err := defaultSQL(c, postgres.Dialect{}); err != nil {
 		return err
 	}
 	if added && !c.Nullable && c.Default == nil {
@@ -373,13 +374,9 @@ func checkColumn(c Column, added bool) error {
 	return nil
 }
 
-// dialectForCheck renders "now" for checkColumn, which only wants errors.
-type dialectForCheck struct{}
-
-func (dialectForCheck) CurrentTimestamp() string { return "CURRENT_TIMESTAMP" }
-
-// defaultSQL renders a column's default as a DDL literal, "" for none.
-func defaultSQL(c Column, d interface{ CurrentTimestamp() string }) (string, error) {
+// defaultSQL renders a column's default as a DDL literal of dialect d, ""
+// for none.
+func defaultSQL(c Column, d dialect.Dialect) (string, error) {
 	bad := func() (string, error) {
 		return "", fmt.Errorf("column %s: default %#v does not fit a %s column", c.Name, c.Default, c.Kind)
 	}
@@ -395,7 +392,7 @@ func defaultSQL(c Column, d interface{ CurrentTimestamp() string }) (string, err
 		if c.Kind != dialect.String && c.Kind != dialect.UUID || strings.IndexByte(v, 0) >= 0 {
 			return bad()
 		}
-		return "'" + strings.ReplaceAll(v, "'", "''") + "'", nil
+		return string(d.AppendString(nil, v)), nil
 	case bool:
 		if c.Kind != dialect.Bool {
 			return bad()

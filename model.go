@@ -66,9 +66,22 @@ type field struct {
 }
 
 type columnDefault struct {
-	sql   string        // the DDL literal
-	value reflect.Value // assigned to a zero field on insert; invalid for "now"
-	now   bool
+	sql    string        // the DDL literal, but for strings, which the dialect quotes (its escapes differ)
+	str    string        // a string default's value
+	isText bool          // the default is str, a string
+	value  reflect.Value // assigned to a zero field on insert; invalid for "now"
+	now    bool
+}
+
+// literal renders the default for DDL in dialect d.
+func (c *columnDefault) literal(d dialect.Dialect) string {
+	switch {
+	case c.now:
+		return d.CurrentTimestamp()
+	case c.isText:
+		return string(d.AppendString(nil, c.str))
+	}
+	return c.sql
 }
 
 var (
@@ -446,7 +459,7 @@ func parseDefault(t reflect.Type, kind dialect.Kind, s string) (*columnDefault, 
 		if strings.IndexByte(s, 0) >= 0 {
 			return nil, errors.New("contains a NUL byte")
 		}
-		d.sql = "'" + strings.ReplaceAll(s, "'", "''") + "'"
+		d.str, d.isText = s, true
 		v.SetString(s)
 	case dialect.Time:
 		if s != "now" || elem != timeType {

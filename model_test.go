@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"errors"
+	"github.com/tenantmap/tenantmap/dialect/postgres"
 	"reflect"
 	"slices"
 	"strings"
@@ -534,8 +535,8 @@ func TestModelDefaults(t *testing.T) {
 			t.Errorf("column %q: no default", tt.column)
 			continue
 		}
-		if f.def.sql != tt.sql || f.def.now != tt.now {
-			t.Errorf("column %q: default sql %q now %v, want %q now %v", tt.column, f.def.sql, f.def.now, tt.sql, tt.now)
+		if got := f.def.literal(postgres.Dialect{}); got != tt.sql || f.def.now != tt.now {
+			t.Errorf("column %q: default sql %q now %v, want %q now %v", tt.column, got, f.def.now, tt.sql, tt.now)
 		}
 		if tt.value != nil {
 			if !f.def.value.IsValid() {
@@ -837,7 +838,7 @@ func TestModelFloatDefaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m, err := compileNoPanic(t, tt.typ, "x")
 			if err == nil {
-				t.Errorf("default accepted, rendered as DEFAULT %s; want an ErrInvalidModel error", m.byCol["f"].def.sql)
+				t.Errorf("default accepted, rendered as DEFAULT %s; want an ErrInvalidModel error", m.byCol["f"].def.literal(postgres.Dialect{}))
 				return
 			}
 			checkModelErr(t, err, []string{"field F"})

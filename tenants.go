@@ -29,6 +29,9 @@ const (
 	// Tenant.PurgeAfter, and Restore can bring it back until Purge removes it.
 	// Its id cannot be used for a new tenant until then.
 	StatusDropped = "dropped"
+	// StatusPurging: Purge is removing the dropped tenant (a Purge cut
+	// short leaves it so; the next one finishes it). It cannot be restored.
+	StatusPurging = "purging"
 )
 
 // Create records a tenant in the catalog and provisions the tables and
@@ -50,6 +53,7 @@ type CreateOption func(*createOptions)
 
 type createOptions struct {
 	placement *Strategy
+	suspended bool // made suspended, for Import to fill before calls see it
 }
 
 // WithPlacement places this tenant's data by s instead of each model's
@@ -98,6 +102,9 @@ func (ts *Tenants) create(ctx context.Context, id string, o createOptions) (Tena
 		return Tenant{}, err
 	}
 	prov.version = t.SchemaVersion
+	if o.suspended {
+		t.Status = StatusSuspended
+	}
 	placementName := ""
 	if o.placement != nil {
 		placementName = o.placement.encode()
@@ -251,8 +258,34 @@ type provision struct {
 // exists already is the model's: it must have the model's columns and the
 // tenant column. A table that does not exist yet passes; Create makes it.
 func (db *DB) checkShared(ctx context.Context, checks []string) error {
+	return db.checkSharedOn(ctx, db.be, checks, false)
+}
+
+// checkSharedOn runs the checks on q; inTx says q is a PostgreSQL
+// transaction, where a failing statement would abort it, so each check
+// runs under a savepoint.
+func (db *DB) checkSharedOn(ctx context.Context, q querier, checks []string, inTx bool) error {
 	for _, c := range checks {
-		if _, err := db.be.exec(ctx, c); err != nil && !isUndefinedTable(err) {
+		if inTx {
+			if _, err := q.exec(ctx, "SAVEPOINT tenantmap_check"); err != nil {
+				return err
+			}
+		}
+		_, err := q.exec(ctx, c)
+		if inTx {
+			end := "RELEASE SAVEPOINT tenantmap_check"
+			if err != nil {
+				end = "ROLLBACK TO SAVEPOINT tenantmap_check"
+			}
+			if _, serr := q.exec(ctx, end); serr != nil {
+				return serr
+			}
+		}
+		switch {
+		case err == nil, isUndefinedTable(err):
+		case ctx.Err() != nil:
+			return ctx.Err()
+		default:
 			return fmt.Errorf("%w: the shared table exists but is not the model's: %w\n\tin: %s", ErrNameConflict, err, c)
 		}
 	}

@@ -300,7 +300,9 @@ type ImportOption = CreateOption
 
 // Import creates tenant id (as Create does; opts may place it) and loads an
 // Export file into it, all or nothing: if anything fails, the new tenant is
-// dropped again. The file may come from another tenant, another database
+// dropped again. Until every row is in, the tenant is suspended, so no
+// call sees it half loaded; an import cut short by a killed process leaves
+// it suspended, to be dropped. The file may come from another tenant, another database
 // or another dialect, but must be at this program's latest migration
 // version, with the registered models' columns. Keys are kept, so rows
 // that refer to each other still do; generated-key sequences are moved past
@@ -345,7 +347,12 @@ func (ts *Tenants) importFile(ctx context.Context, id string, r io.Reader, opts 
 	if latest := db.migrations().latest(); hdr.SchemaVersion != latest {
 		return st, bad("the export is at migration version %d, this program's models at %d: migrate the source (or this database) first", hdr.SchemaVersion, latest)
 	}
-	t, err := ts.create(ctx, id, createOptionsOf(opts))
+	// Made suspended, so that no call sees it half loaded; resumed once
+	// every row is in. An import cut short (a killed process) leaves it
+	// suspended: drop it and import again.
+	co := createOptionsOf(opts)
+	co.suspended = true
+	t, err := ts.create(ctx, id, co)
 	if err != nil {
 		return st, err
 	}
@@ -423,6 +430,9 @@ func (ts *Tenants) importFile(ctx context.Context, id string, r io.Reader, opts 
 			return st, undo(err)
 		}
 		delete(txs, database)
+	}
+	if err := ts.setStatus(ctx, id, StatusSuspended, StatusActive, nil); err != nil {
+		return st, undo(err)
 	}
 	return st, nil
 }

@@ -145,6 +145,9 @@ type Dialect interface {
 	// DropIndexSQL renders the statement that drops index of table (in
 	// schema, "" where there is none) if it exists.
 	DropIndexSQL(schema, table, index string) string
+	// AppendString appends s as a string literal the server reads back as
+	// exactly s (s holds no NUL byte).
+	AppendString(b []byte, s string) []byte
 	// AlterColumnType renders the statements that change column c of the
 	// table qtable (quoted, qualified) to c's type and nullability; def is
 	// c's whole definition as ADD COLUMN takes it. It returns nil where the
@@ -176,6 +179,12 @@ func AppendQuoted(b []byte, ident string, q byte) []byte {
 	}
 	return append(b, q)
 }
+
+// AppendStandardString appends s between single quotes, doubling any
+// single quote inside: a standard SQL string literal, for servers that
+// take backslashes literally (PostgreSQL with standard_conforming_strings,
+// its default; SQLite).
+func AppendStandardString(b []byte, s string) []byte { return AppendQuoted(b, s, '\'') }
 
 // HasPrefixFold reports whether s begins with prefix, ignoring ASCII case.
 func HasPrefixFold(s, prefix string) bool {

@@ -1276,6 +1276,7 @@ func TestErrors(t *testing.T) {
 			{"tenants", "drop", "nobody", "--confirm", "nobody"},
 			{"tenants", "drop", "nobody", "--confirm", "nobody", "--retain", "0"},
 			{"tenants", "export", "nobody"},
+			{"migrate", "--tenant", "nobody"},
 		} {
 			r := c.expect(t, 4, args...)
 			if !strings.Contains(r.stderr, `"nobody"`) {

@@ -16,6 +16,10 @@ import (
 type Dialect struct {
 	Returning  bool // INSERT … RETURNING (MariaDB 10.5+)
 	NativeUUID bool // a UUID column type that checks its values (MariaDB 10.7+)
+	// NoBackslashEscapes: the session's sql_mode has NO_BACKSLASH_ESCAPES,
+	// so a backslash in a string literal is itself; by default it escapes
+	// the next byte.
+	NoBackslashEscapes bool
 }
 
 // New returns the dialect for a server that reports version (SELECT
@@ -121,8 +125,8 @@ func (Dialect) AppendLimit(b []byte, limit, offset int) []byte {
 // Syntax: backtick identifiers, backslash escapes in '…' and "…" (the
 // default sql_mode), # comments, and -- comments only when followed by
 // white space.
-func (Dialect) Syntax() dialect.Syntax {
-	return dialect.Syntax{BacktickIdents: true, BackslashEscapes: true, HashComments: true, DashCommentNeedsSpace: true}
+func (d Dialect) Syntax() dialect.Syntax {
+	return dialect.Syntax{BacktickIdents: true, BackslashEscapes: !d.NoBackslashEscapes, HashComments: true, DashCommentNeedsSpace: true}
 }
 
 // ReservedPrefix: MySQL reserves no prefix of table names.
@@ -172,4 +176,26 @@ func (d Dialect) DropIndexSQL(schema, table, index string) string {
 // AlterColumnType: MODIFY COLUMN restates the whole definition.
 func (Dialect) AlterColumnType(qtable string, _ dialect.Column, def string) []string {
 	return []string{"ALTER TABLE " + qtable + " MODIFY COLUMN " + def}
+}
+
+// AppendString renders a string literal: quotes doubled and, unless the
+// session has NO_BACKSLASH_ESCAPES, backslashes doubled too (in MySQL's
+// default mode a backslash escapes the next byte, so a value ending in one
+// would otherwise swallow the closing quote).
+func (d Dialect) AppendString(b []byte, s string) []byte {
+	if d.NoBackslashEscapes {
+		return dialect.AppendStandardString(b, s)
+	}
+	b = append(b, '\'')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\'':
+			b = append(b, '\'', '\'')
+		case '\\':
+			b = append(b, '\\', '\\')
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '\'')
 }

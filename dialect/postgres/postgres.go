@@ -154,3 +154,8 @@ func (d Dialect) AlterColumnType(qtable string, c dialect.Column, _ string) []st
 		"ALTER TABLE " + qtable + " ALTER COLUMN " + col + " " + null,
 	}
 }
+
+// AppendString renders a standard string literal: PostgreSQL reads
+// backslashes literally in '…' (standard_conforming_strings, on by default
+// since 9.1).
+func (Dialect) AppendString(b []byte, s string) []byte { return dialect.AppendStandardString(b, s) }

@@ -112,3 +112,6 @@ func (d Dialect) DropIndexSQL(_, _, index string) string {
 // AlterColumnType: SQLite cannot change a column's type (the table must be
 // rebuilt), so nil.
 func (Dialect) AlterColumnType(string, dialect.Column, string) []string { return nil }
+
+// AppendString renders a standard string literal: SQLite has no escapes.
+func (Dialect) AppendString(b []byte, s string) []byte { return dialect.AppendStandardString(b, s) }

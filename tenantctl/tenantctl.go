@@ -1,0 +1,235 @@
+// Package tenantctl is tenantmap's command-line tool as a library: the
+// cobra commands that create, list, suspend, drop, clone, export and import
+// tenants, migrate them, and report their status and drift.
+//
+// The migrations a tenantctl runs are an application's own, so the
+// commands are built from an App that registers the application's models
+// and migrations. cmd/tenantctl is one such binary, for the example
+// application; an application embeds the same commands in its own binary:
+//
+//	root := &cobra.Command{Use: "myapp"}
+//	admin := tenantctl.Command(tenantctl.App{Name: "myapp admin", Setup: myapp.Setup})
+//	admin.Use = "admin"
+//	root.AddCommand(admin)
+//
+// # Exit codes
+//
+// Scripts can rely on them:
+//
+//	0  success
+//	1  the command failed (the database is unreachable, a tenant could not be made, …)
+//	2  usage: an unknown command or flag, a missing or malformed argument
+//	3  the command ran and found problems: tenants failed to migrate or were
+//	   not attempted, drift, or (status --check) tenants behind or failed
+//	4  no such tenant
+package tenantctl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/tenantmap/tenantmap"
+)
+
+// App is what an application gives the commands: its name, where its
+// database is by default, and how to register its models and migrations.
+type App struct {
+	// Name is the command's name in help and messages ("tenantctl").
+	Name string
+	// DefaultURL is the database used when neither --url nor TENANTMAP_URL
+	// names one (DefaultURL if "").
+	DefaultURL string
+	// Configure, if set, changes the configuration before the database is
+	// opened (row-level security, connection caps, …).
+	Configure func(cfg *tenantmap.Config) error
+	// Setup registers the application's models and migrations on a freshly
+	// opened DB.
+	Setup func(db *tenantmap.DB) error
+}
+
+// DefaultURL is the embedded SQLite file the commands use unless told
+// otherwise.
+const DefaultURL = "sqlite:tenantmap.db"
+
+// EnvURL is the environment variable that names the database when --url
+// does not.
+const EnvURL = "TENANTMAP_URL"
+
+// The exit codes; see the package documentation.
+const (
+	ExitOK       = 0
+	ExitError    = 1
+	ExitUsage    = 2
+	ExitProblems = 3
+	ExitNotFound = 4
+)
+
+// exitError carries an exit code other than ExitError.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(err error) error { return &exitError{ExitUsage, err} }
+
+// problems is the error of a command that ran and found problems; its
+// report has been printed already.
+func problems(format string, args ...any) error {
+	return &exitError{ExitProblems, fmt.Errorf(format, args...)}
+}
+
+// ExitCode is the exit code for err, as Main exits with it.
+func ExitCode(err error) int {
+	var e *exitError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &e):
+		return e.code
+	case errors.Is(err, tenantmap.ErrTenantNotFound):
+		return ExitNotFound
+	case errors.Is(err, tenantmap.ErrInvalidTenantID), errors.Is(err, tenantmap.ErrInvalidURL):
+		return ExitUsage
+	case strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"),
+		strings.Contains(err.Error(), "arg(s)"), strings.HasPrefix(err.Error(), "required flag"):
+		return ExitUsage
+	}
+	return ExitError
+}
+
+// Main runs the commands with the process's arguments and exits with
+// their exit code. SIGINT and SIGTERM cancel the command's context: a
+// migration stops between tenants' transactions, each tenant at its old
+// version or its new one.
+func Main(app App) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	cmd := Command(app)
+	err := cmd.ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", cmd.Name(), err)
+	}
+	os.Exit(ExitCode(err))
+}
+
+// cli is one invocation: its flags and its open database.
+type cli struct {
+	app    App
+	url    string
+	asJSON bool
+	db     *tenantmap.DB
+	out    io.Writer
+	errOut io.Writer
+}
+
+// Command returns the root command with every subcommand: tenants,
+// migrate, status, drift. Errors are returned, not printed: Main prints
+// them; an embedding application does as it likes.
+func Command(app App) *cobra.Command {
+	if app.Name == "" {
+		app.Name = "tenantctl"
+	}
+	c := &cli{app: app}
+	root := &cobra.Command{
+		Use:   app.Name,
+		Short: "Manage the tenants of a tenantmap database: lifecycle, migrations, status, drift",
+		Long: app.Name + " manages the tenants of a tenantmap database: creates, lists, suspends, drops, clones, exports\n" +
+			"and imports them, migrates them to the application's latest schema, and reports their status and drift.\n\n" +
+			"The database is --url, else $" + EnvURL + ", else " + orDefault(app.DefaultURL, DefaultURL) + ".\n\n" +
+			"Exit codes: 0 success, 1 failure, 2 usage, 3 problems found (failed tenants, drift, status --check), 4 no such tenant.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			c.out, c.errOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			return nil
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
+	root.PersistentFlags().StringVar(&c.url, "url", "", "database URL (sqlite:FILE, postgres://…, mysql://…); default $"+EnvURL+" or "+orDefault(app.DefaultURL, DefaultURL))
+	root.PersistentFlags().BoolVar(&c.asJSON, "json", false, "print the result as JSON, for scripts")
+	root.AddCommand(c.tenantsCommand(), c.migrateCommand(), c.statusCommand(), c.driftCommand())
+	closeAfter(root, c)
+	return root
+}
+
+// closeAfter makes every command close the database it opened when it
+// ends, failed or not (cobra skips its post-run hooks after an error), so
+// that a command run twice in one process opens it afresh.
+func closeAfter(cmd *cobra.Command, c *cli) {
+	if run := cmd.RunE; run != nil {
+		cmd.RunE = func(cmd *cobra.Command, a []string) error {
+			defer func() {
+				if c.db != nil {
+					c.db.Close()
+					c.db = nil
+				}
+			}()
+			return run(cmd, a)
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		closeAfter(sub, c)
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// open opens the database and registers the application's models.
+func (c *cli) open(ctx context.Context) (*tenantmap.DB, error) {
+	if c.db != nil {
+		return c.db, nil
+	}
+	u := c.url
+	if u == "" {
+		u = os.Getenv(EnvURL)
+	}
+	if u == "" {
+		u = orDefault(c.app.DefaultURL, DefaultURL)
+	}
+	cfg, err := tenantmap.ParseConfig(u)
+	if err != nil {
+		return nil, err
+	}
+	if c.app.Configure != nil {
+		if err := c.app.Configure(cfg); err != nil {
+			return nil, err
+		}
+	}
+	db, err := tenantmap.OpenConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if c.app.Setup != nil {
+		if err := c.app.Setup(db); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("setting up the application's models: %w", err)
+		}
+	}
+	c.db = db
+	return db, nil
+}
+
+// args wraps a cobra argument check so that its error is a usage error.
+func args(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := check(cmd, a); err != nil {
+			return usageError(err)
+		}
+		return nil
+	}
+}

@@ -34,10 +34,27 @@ func backendPID(t *testing.T, db *tenantmap.DB, tenant string) int32 {
 	return pid
 }
 
-// With tenant affinity, an idle tenant's calls always reach the same server
-// backend, and tenants are spread over the backends.
+// With tenant affinity, once the tenants in use are more than one
+// connection's statement cache holds (here a cache of 7 statements, one
+// mapping's), an idle tenant's calls always reach the same server backend,
+// and tenants are spread over the backends. With fewer, calls go to the
+// first idle connection, as a pool's would.
 func TestTenantAffinityRoutesToHome(t *testing.T) {
-	db := openPostgresConfig(t, func(c *tenantmap.Config) { c.MaxConns = 4 })
+	var ids []string
+	for i := range 40 {
+		ids = append(ids, fmt.Sprintf("t%02d", i))
+	}
+	few := openPostgresConfig(t, func(c *tenantmap.Config) { c.MaxConns = 4 })
+	mustCreate(t, few, ids...)
+	used := map[int32]bool{}
+	for i := range 40 {
+		used[backendPID(t, few, fmt.Sprintf("t%02d", i))] = true
+	}
+	if len(used) != 1 {
+		t.Errorf("40 tenants, each one mapping well within the statement cache, called one at a time, used %d backends, want the first idle one", len(used))
+	}
+	db := openPostgresConfig(t, func(c *tenantmap.Config) { c.MaxConns = 4; c.StatementCacheSize = 7 })
+	mustCreate(t, db, ids...)
 	homes := map[int32]int{}
 	for i := range 40 {
 		id := fmt.Sprintf("t%02d", i)

@@ -10,7 +10,10 @@ import (
 )
 
 // affinePools splits PostgreSQL connections into single-connection pools and
-// gives every tenant two home connections, chosen by a hash of its id. A
+// gives every tenant two home connections, chosen by a hash of its id,
+// once the tenants in use are more than one connection's statement cache
+// holds (with fewer, every connection can hold them all, and calls go to
+// the first idle connection). A
 // server backend then prepares statements for, and caches the catalog
 // entries of, mostly 2/N of the tenants instead of all of them, so server
 // memory and the statement cache each connection needs shrink, and a bounded
@@ -21,6 +24,10 @@ import (
 type affinePools struct {
 	shards []*affineShard
 	next   atomic.Uint32 // where the next pool-wide operation starts looking
+	// compact reports whether every cached mapping's statements fit one
+	// connection's statement cache; calls then go to the first idle
+	// connection, as a pool's most recently used one would serve them.
+	compact func() bool
 }
 
 type affineShard struct {
@@ -30,6 +37,9 @@ type affineShard struct {
 }
 
 func (a *affinePools) pick(tenant string) *affineShard {
+	if a.compact != nil && a.compact() {
+		return a.first()
+	}
 	n := uint64(len(a.shards))
 	h := maphash.String(hashSeed, tenant)
 	first := a.shards[h%n]
@@ -57,6 +67,24 @@ func (a *affinePools) pick(tenant string) *affineShard {
 
 // forTenant returns the backend a tenant's calls use.
 func (a *affinePools) forTenant(tenant string) backend { return a.pick(tenant) }
+
+// first returns the first idle shard, else the least busy one: with few
+// tenants, homes would spread two goroutines' calls over every backend,
+// each taking its turn on the server's cores, where a pool keeps reusing
+// the connections released last.
+func (a *affinePools) first() *affineShard {
+	best := a.shards[0]
+	for _, s := range a.shards {
+		b := s.busy.Load()
+		if b == 0 {
+			return s
+		}
+		if b < best.busy.Load() {
+			best = s
+		}
+	}
+	return best
+}
 
 // any returns an idle shard for an operation of no tenant in particular
 // (the catalog, provisioning, migrations), else the least busy one. Each

@@ -99,6 +99,11 @@ type Config struct {
 	pool *pgxpool.Pool // handed in by OpenPool
 }
 
+// statementsPerMapping is how many prepared statements a mapping in use
+// may put in a connection's cache: get, insert, update, delete, and the
+// selects, counts and exists of queries.
+const statementsPerMapping = 7
+
 // DefaultStatementCacheSize is the number of prepared statements each
 // PostgreSQL connection keeps unless Config.StatementCacheSize says otherwise.
 // With TenantAffinity a connection serves about 1/MaxConns of the tenants,
@@ -305,12 +310,14 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 			sdb.SetMaxOpenConns(cfg.MaxConns)
 		}
 		db.be = &sqlBackend{q: sdb, db: sdb}
-		var version string
-		if err := sdb.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+		var version, mode string
+		if err := sdb.QueryRowContext(ctx, "SELECT VERSION(), @@SESSION.sql_mode").Scan(&version, &mode); err != nil {
 			sdb.Close()
 			return nil, opError("open", "", "", err)
 		}
-		db.dialect = mysqldialect.New(version)
+		d := mysqldialect.New(version)
+		d.NoBackslashEscapes = strings.Contains(mode, "NO_BACKSLASH_ESCAPES")
+		db.dialect = d
 	default:
 		return nil, fmt.Errorf("%w: unknown driver %q", ErrInvalidURL, cfg.Driver)
 	}
@@ -319,6 +326,15 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 		return nil, err
 	}
 	db.reg = newRegistry(cfg.RegistrySize, db.buildMapping)
+	if db.shards != nil {
+		// Homes pay once the working set (statements of the mappings in
+		// use) overflows one connection's cache.
+		cache := int64(db.cfg.StatementCacheSize)
+		if cache <= 0 {
+			cache = 512 // pgx's default
+		}
+		db.shards.compact = func() bool { return db.reg.size.Load()*statementsPerMapping <= cache }
+	}
 	db.cat = newCatalog(db.dialect, db.cfg.Schema)
 	if err := db.ping(ctx); err != nil {
 		db.be.close()
@@ -575,7 +591,7 @@ func (db *DB) placedMapping(ctx context.Context, q querier, t tenantRecord, b *b
 			if err := db.cat.ownsDatabase(ctx, q, t.ID, p.database); err != nil {
 				return nil, false, err
 			}
-			return buildMapping(db.dialect, b.model, t.ID, p), false, nil
+			return db.withOwn(buildMapping(db.dialect, b.model, t.ID, p)), false, nil
 		}
 		owner := t.ID
 		if p.kind == sharedTable {
@@ -585,7 +601,16 @@ func (db *DB) placedMapping(ctx context.Context, q querier, t tenantRecord, b *b
 			return nil, false, err
 		}
 	}
-	return buildMapping(db.dialect, b.model, t.ID, p), found, nil
+	return db.withOwn(buildMapping(db.dialect, b.model, t.ID, p)), found, nil
+}
+
+// withOwn gives a mapping in a tenant's own database the connections to
+// it, made once here rather than on every call.
+func (db *DB) withOwn(mp *mapping) *mapping {
+	if mp.database != "" && db.tenantDBs != nil {
+		mp.own = &tenantDB{set: db.tenantDBs, database: mp.database}
+	}
+	return mp
 }
 
 // strategyFor is the strategy that places model b for tenant t where the

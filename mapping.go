@@ -15,10 +15,11 @@ import (
 type mapping struct {
 	model    *Model
 	tenant   string
-	database string // the tenant's own database, reached on connections of its own; "" for the DB's
-	schema   string // physical, unquoted; "" where the dialect has no schemas
-	table    string // physical, unquoted
-	shared   bool   // one table for every tenant, filtered on TenantColumn
+	database string    // the tenant's own database, reached on connections of its own; "" for the DB's
+	schema   string    // physical, unquoted; "" where the dialect has no schemas
+	table    string    // physical, unquoted
+	shared   bool      // one table for every tenant, filtered on TenantColumn
+	own      *tenantDB // connections to the tenant's own database, if it has one
 
 	qtable     string // quoted, schema-qualified
 	selectSQL  string // SELECT cols FROM table [WHERE tenant]
@@ -247,11 +248,7 @@ func (mp *mapping) ddl(d dialect.Dialect, ifNotExists bool) []string {
 		}
 		if f.def != nil {
 			b = append(b, " DEFAULT "...)
-			if f.def.now {
-				b = append(b, d.CurrentTimestamp()...)
-			} else {
-				b = append(b, f.def.sql...)
-			}
+			b = append(b, f.def.literal(d)...)
 		}
 	}
 	if compositePK {

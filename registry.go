@@ -65,6 +65,7 @@ type Registry struct {
 	tenantGen [256]uint64
 
 	misses, builds, evictions atomic.Uint64
+	size                      atomic.Int64 // len(ring), for readers that take no lock
 
 	build func(context.Context, registryKey) (*mapping, error)
 }
@@ -143,6 +144,7 @@ func (r *Registry) insertLocked(e *registryEntry) {
 	if len(r.ring) < r.max {
 		e.pos = len(r.ring)
 		r.ring = append(r.ring, e)
+		r.size.Store(int64(len(r.ring)))
 		r.storeLocked(e)
 		return
 	}
@@ -176,6 +178,7 @@ func (r *Registry) removeLocked(e *registryEntry) {
 	moved.pos = e.pos
 	r.ring[last] = nil
 	r.ring = r.ring[:last]
+	r.size.Store(int64(len(r.ring)))
 	r.table.Load().remove(e)
 }
 

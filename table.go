@@ -51,6 +51,9 @@ func (t *Table[T]) target(ctx context.Context) (*mapping, querier, error) {
 		}
 		return mp, tx.be, nil
 	}
+	if mp.own != nil {
+		return mp, mp.own, nil
+	}
 	return mp, t.db.backendFor(id, mp.database), nil
 }
 

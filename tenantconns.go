@@ -29,7 +29,7 @@ type tenantConns struct {
 	mu      sync.Mutex
 	open    int                      // open or being opened
 	idle    map[string][]*tenantConn // by database, most recently used last
-	lru     list.List                // idle connections, least recently used first
+	lru     connList                 // idle connections, least recently used first
 	waiters list.List                // of chan struct{}, oldest first
 	closed  bool
 	stats   struct{ dials, evictions, waits atomic.Int64 }
@@ -37,10 +37,11 @@ type tenantConns struct {
 
 // tenantConn is one connection to one tenant database.
 type tenantConn struct {
-	database string
-	be       backend // over exactly one connection
-	broken   func() bool
-	elem     *list.Element // in lru while idle
+	database   string
+	be         backend // over exactly one connection
+	broken     func() bool
+	prev, next *tenantConn // in lru while idle (an intrusive list: no allocation per release)
+	inLRU      bool
 }
 
 func newTenantConns(max int, dial func(context.Context, string) (*tenantConn, error)) *tenantConns {
@@ -70,8 +71,8 @@ func (s *tenantConns) acquire(ctx context.Context, database string) (*tenantConn
 		switch {
 		case s.open < s.max:
 			s.open++
-		case s.lru.Len() > 0:
-			victim = s.lru.Front().Value.(*tenantConn)
+		case s.lru.n > 0:
+			victim = s.lru.head
 			s.takeIdle(victim) // its slot passes to the new connection
 			s.stats.evictions.Add(1)
 		default:
@@ -114,6 +115,42 @@ func (s *tenantConns) acquire(ctx context.Context, database string) (*tenantConn
 	}
 }
 
+// connList is a doubly linked list of idle connections, least recently
+// used first, linked through the connections themselves.
+type connList struct {
+	head, tail *tenantConn
+	n          int
+}
+
+func (l *connList) pushBack(c *tenantConn) {
+	c.prev, c.next, c.inLRU = l.tail, nil, true
+	if l.tail != nil {
+		l.tail.next = c
+	} else {
+		l.head = c
+	}
+	l.tail = c
+	l.n++
+}
+
+func (l *connList) remove(c *tenantConn) {
+	if !c.inLRU {
+		return
+	}
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		l.head = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		l.tail = c.prev
+	}
+	c.prev, c.next, c.inLRU = nil, nil, false
+	l.n--
+}
+
 // release gives a connection back: idle again, or closed if it is broken
 // (or mid-transaction after an error) or the set is closed.
 func (s *tenantConns) release(c *tenantConn) {
@@ -125,7 +162,7 @@ func (s *tenantConns) release(c *tenantConn) {
 		return
 	}
 	s.idle[c.database] = append(s.idle[c.database], c)
-	c.elem = s.lru.PushBack(c)
+	s.lru.pushBack(c)
 	s.wakeOne()
 	s.mu.Unlock()
 }
@@ -144,8 +181,7 @@ func (s *tenantConns) takeIdle(c *tenantConn) {
 	} else {
 		s.idle[c.database] = cs
 	}
-	s.lru.Remove(c.elem)
-	c.elem = nil
+	s.lru.remove(c)
 }
 
 // wakeOne lets the oldest waiter try again; s.mu is held.
@@ -188,8 +224,8 @@ func (s *tenantConns) close() {
 	s.mu.Lock()
 	s.closed = true
 	var cs []*tenantConn
-	for e := s.lru.Front(); e != nil; e = e.Next() {
-		cs = append(cs, e.Value.(*tenantConn))
+	for c := s.lru.head; c != nil; c = c.next {
+		cs = append(cs, c)
 	}
 	for _, c := range cs {
 		s.takeIdle(c)
@@ -216,7 +252,7 @@ func (s *tenantConns) statsNow() TenantConnStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return TenantConnStats{
-		Max: s.max, Open: s.open, Idle: s.lru.Len(), Databases: len(s.idle),
+		Max: s.max, Open: s.open, Idle: s.lru.n, Databases: len(s.idle),
 		Dials: s.stats.dials.Load(), Evictions: s.stats.evictions.Load(), Waits: s.stats.waits.Load(),
 	}
 }
@@ -266,7 +302,7 @@ func (t *tenantDB) query(ctx context.Context, sql string, args ...any) (rows, er
 		t.set.release(c)
 		return nil, err
 	}
-	return &releasingRows{rows: r, release: func() { t.set.release(c) }}, nil
+	return &releasingRows{rows: r, set: t.set, conn: c}, nil
 }
 
 func (t *tenantDB) queryRow(ctx context.Context, sql string, args ...any) row {
@@ -274,7 +310,7 @@ func (t *tenantDB) queryRow(ctx context.Context, sql string, args ...any) row {
 	if err != nil {
 		return errRow{err}
 	}
-	return &releasingRow{row: c.be.queryRow(ctx, sql, args...), release: func() { t.set.release(c) }}
+	return &releasingRow{row: c.be.queryRow(ctx, sql, args...), set: t.set, conn: c}
 }
 
 func (t *tenantDB) copyFrom(ctx context.Context, table pgx.Identifier, cols []string, src [][]any) (int64, error) {
@@ -307,20 +343,22 @@ func (r errRow) Scan(...any) error { return r.err }
 
 // releasingRow gives its connection back once scanned.
 type releasingRow struct {
-	row     row
-	release func()
+	row  row
+	set  *tenantConns
+	conn *tenantConn
 }
 
 func (r *releasingRow) Scan(dest ...any) error {
-	defer r.release()
+	defer r.set.release(r.conn)
 	return r.row.Scan(dest...)
 }
 
 // releasingRows gives its connection back when closed or read to the end.
 type releasingRows struct {
 	rows
-	release func()
-	done    bool
+	set  *tenantConns
+	conn *tenantConn
+	done bool
 }
 
 func (r *releasingRows) Next() bool {
@@ -335,7 +373,7 @@ func (r *releasingRows) Close() {
 	r.rows.Close()
 	if !r.done {
 		r.done = true
-		r.release()
+		r.set.release(r.conn)
 	}
 }
 

@@ -3,7 +3,6 @@ package tenantmap_test
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tenantmap/tenantmap"
+	"github.com/tenantmap/tenantmap/dialect"
 )
 
 // lcItem is the model the lifecycle benchmarks provision and migrate: a
@@ -30,7 +30,7 @@ func lcTenantID(i int) string { return fmt.Sprintf("p%05d", i) }
 
 // lcMigration adds a column and an index to every tenant's items.
 var lcMigration = tenantmap.Migration{Version: 1, Name: "note", Steps: []tenantmap.Step{
-	tenantmap.AddColumn("lc_item", tenantmap.Column{Name: "note", Kind: 7 /* dialect.String */, Size: 100, Nullable: true}),
+	tenantmap.AddColumn("lc_item", tenantmap.Column{Name: "note", Kind: dialect.String, Size: 100, Nullable: true}),
 	tenantmap.AddIndex("lc_item", "by_note", "note"),
 }}
 
@@ -40,6 +40,17 @@ func lcRawMigration(id string) []string {
 	return []string{
 		`ALTER TABLE ` + t + ` ADD COLUMN "note" VARCHAR(100)`,
 		`CREATE INDEX "` + id + `_lc_item_by_note_idx" ON ` + t + ` ("note")`,
+	}
+}
+
+// lcRegister registers lcItem and lcMigration on db.
+func lcRegister(b *testing.B, db *tenantmap.DB) {
+	b.Helper()
+	if _, err := tenantmap.Register[lcItem](db, tenantmap.TablePerTenant("{tenant}_lc_item"), tenantmap.ModelName("lc_item")); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.SetMigrations(lcMigration); err != nil {
+		b.Fatal(err)
 	}
 }
 
@@ -215,12 +226,7 @@ func BenchmarkMigrateAddColumn(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := tenantmap.Register[lcItem](db, tenantmap.TablePerTenant("{tenant}_lc_item"), tenantmap.ModelName("lc_item")); err != nil {
-		b.Fatal(err)
-	}
-	if err := db.SetMigrations(lcMigration); err != nil {
-		b.Fatal(err)
-	}
+	lcRegister(b, db)
 	pool := benchPool(b, u, func(pc *pgxpool.Config) { pc.MaxConns, pc.MinConns = lcParallel, lcParallel })
 	checkpoint(b)
 	b.ReportAllocs()
@@ -250,34 +256,13 @@ const lcKeptDatabase = "tenantmap_bench_migrate"
 //	go test -run XXX -bench MigrateNothing -benchtime 20x .
 func BenchmarkMigrateNothing(b *testing.B) {
 	n := benchTenantCounts()[1]
-	conn, admin := pgAdmin(b)
 	ctx := context.Background()
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", lcKeptDatabase).Scan(&exists); err != nil {
-		b.Fatal(err)
-	}
-	if !exists {
-		if _, err := conn.Exec(ctx, "CREATE DATABASE "+lcKeptDatabase); err != nil {
-			b.Fatal(err)
-		}
-	}
-	conn.Close(ctx)
-	u, err := url.Parse(admin)
-	if err != nil {
-		b.Fatal(err)
-	}
-	u.Path = "/" + lcKeptDatabase
-	db, err := tenantmap.Open(ctx, u.String())
+	db, err := tenantmap.Open(ctx, keptDatabase(b, lcKeptDatabase))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := tenantmap.Register[lcItem](db, tenantmap.TablePerTenant("{tenant}_lc_item"), tenantmap.ModelName("lc_item")); err != nil {
-		b.Fatal(err)
-	}
-	if err := db.SetMigrations(lcMigration); err != nil {
-		b.Fatal(err)
-	}
+	lcRegister(b, db)
 	have, _, err := db.Tenants().List(ctx, tenantmap.ListOptions{After: lcTenantID(n - 2), Limit: 1})
 	if err != nil {
 		b.Fatal(err)

@@ -63,30 +63,38 @@ func benchDB(b *testing.B, n int) string {
 	if benchSetup.tenants >= n {
 		return benchSetup.url
 	}
-	conn, admin := pgAdmin(b)
-	ctx := context.Background()
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", benchDatabase).Scan(&exists); err != nil {
-		b.Fatal(err)
-	}
-	if !exists {
-		if _, err := conn.Exec(ctx, "CREATE DATABASE "+benchDatabase); err != nil {
-			b.Fatal(err)
-		}
-	}
-	conn.Close(ctx)
-	u, err := url.Parse(admin)
-	if err != nil {
-		b.Fatal(err)
-	}
-	u.Path = "/" + benchDatabase
-	db, err := tenantmap.Open(ctx, u.String())
+	u := keptDatabase(b, benchDatabase)
+	db, err := tenantmap.Open(context.Background(), u)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
 	seedBenchTenants(b, db, n)
-	benchSetup.url, benchSetup.tenants = u.String(), n
+	benchSetup.url, benchSetup.tenants = u, n
+	return u
+}
+
+// keptDatabase makes the database name on the PostgreSQL server unless it
+// exists (benchmarks keep theirs between runs) and returns its URL.
+func keptDatabase(b *testing.B, name string) string {
+	b.Helper()
+	conn, admin := pgAdmin(b)
+	ctx := context.Background()
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		b.Fatal(err)
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	u.Path = "/" + name
 	return u.String()
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,7 +70,6 @@ type catalog struct {
 	objectColumns []catalogColumn
 
 	createObjectsSQL, insertObjectSQL, ownersSQL, objectsSQL, deleteObjectsSQL, sharedTablesSQL string
-	sharedTargetsSQL                                                                            string
 
 	createPlacementsSQL, insertPlacementSQL, placementSQL, placementsSQL, deletePlacementsSQL string
 
@@ -157,8 +157,6 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 		"(" + q("kind") + "='schema' AND " + q("object_name") + "=" + ph(3) + ")"
 	c.objectsSQL = "SELECT " + ocols + "," + q("model") + " FROM " + o + " WHERE " + q("tenant_id") + "=" + ph(1)
 	c.sharedTablesSQL = "SELECT " + q("schema_name") + "," + q("object_name") + " FROM " + o + " WHERE " + q("tenant_id") + "='' AND " + q("kind") + "='table'"
-	c.sharedTargetsSQL = "SELECT " + q("schema_name") + "," + q("object_name") + "," + q("model") + "," + q("schema_version") + "," + q("migration_step") + " FROM " + o +
-		" WHERE " + q("tenant_id") + "='' AND " + q("kind") + "='table' ORDER BY " + q("schema_name") + "," + q("object_name")
 	c.deleteObjectsSQL = "DELETE FROM " + o + " WHERE " + q("tenant_id") + "=" + ph(1)
 	p := qualifiedIdent(d, schema, PlacementTable)
 	c.createPlacementsSQL = "CREATE TABLE IF NOT EXISTS " + p + " (" +
@@ -271,27 +269,12 @@ type catalogColumn struct{ name, def string }
 
 // addMissing adds the columns of cols that the catalog table lacks.
 func (c *catalog) addMissing(ctx context.Context, q querier, table string, cols []catalogColumn) error {
-	sql, args := c.d.ColumnsQuery(c.schema, table)
-	r, err := q.query(ctx, sql, args...)
+	have, err := columnsOf(ctx, q, c.d, c.schema, table)
 	if err != nil {
 		return err
 	}
-	have := map[string]bool{}
-	for r.Next() {
-		var name, typ string
-		var nullable, key bool
-		if err := r.Scan(&name, &typ, &nullable, &key); err != nil {
-			r.Close()
-			return err
-		}
-		have[name] = true
-	}
-	r.Close()
-	if err := r.Err(); err != nil {
-		return err
-	}
 	for _, col := range cols {
-		if !have[col.name] {
+		if !slices.ContainsFunc(have, func(h ColumnInfo) bool { return h.Name == col.name }) {
 			if _, err := q.exec(ctx, "ALTER TABLE "+qualifiedIdent(c.d, c.schema, table)+" ADD COLUMN "+col.def); err != nil {
 				return err
 			}

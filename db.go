@@ -507,25 +507,25 @@ func (db *DB) backendFor(tenant, database string) backend {
 	if database != "" {
 		return &tenantDB{set: db.tenantDBs, database: database}
 	}
-	be := db.be
 	if db.shards != nil {
-		be = db.shards.forTenant(tenant)
+		return db.withTenantSetting(db.shards.forTenant(tenant), tenant)
 	}
-	if db.cfg.RowLevelSecurity {
-		return &rlsBackend{inner: be, tenant: tenant}
-	}
-	return be
+	return db.withTenantSetting(db.be, tenant)
 }
 
 // poolFor returns the DB's own connections for a tenant's statements that
 // gain nothing from its home connection (migrations: DDL is never
 // prepared), under row-level security wrapped so that each statement sets
 // the tenant.
-func (db *DB) poolFor(tenant string) backend {
+func (db *DB) poolFor(tenant string) backend { return db.withTenantSetting(db.be, tenant) }
+
+// withTenantSetting wraps be, under row-level security, so that each
+// statement sets the tenant; be as it is otherwise.
+func (db *DB) withTenantSetting(be backend, tenant string) backend {
 	if db.cfg.RowLevelSecurity {
-		return &rlsBackend{inner: db.be, tenant: tenant}
+		return &rlsBackend{inner: be, tenant: tenant}
 	}
-	return db.be
+	return be
 }
 
 // mapping returns the tenant's mapping of b, from the registry.

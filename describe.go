@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/tenantmap/tenantmap/dialect"
 )
 
 // ColumnInfo is one column of a table as the database describes it.
@@ -60,12 +62,13 @@ func (db *DB) Describe(ctx context.Context, model string) (TableInfo, error) {
 	if b == nil {
 		return TableInfo{}, opError("describe", id, model, fmt.Errorf("%w: no model %q is registered", ErrInvalidQuery, model))
 	}
-	mp, err := db.mappingFor(ctx, b, id)
+	tx := txFrom(ctx, db)
+	mp, err := db.mappingFor(ctx, tx, b, id)
 	if err != nil {
 		return TableInfo{}, opError("describe", id, model, err)
 	}
 	var q querier = db.backendFor(id, mp.database)
-	if tx := txFrom(ctx, db); tx != nil {
+	if tx != nil {
 		q = tx.be
 	}
 	info, err := db.describe(ctx, q, mp)
@@ -75,40 +78,53 @@ func (db *DB) Describe(ctx context.Context, model string) (TableInfo, error) {
 // describe introspects a mapping's table on q.
 func (db *DB) describe(ctx context.Context, q querier, mp *mapping) (TableInfo, error) {
 	info := TableInfo{Model: mp.model.name, Schema: mp.schema, Table: mp.table}
-	sql, args := db.dialect.ColumnsQuery(mp.schema, mp.table)
-	r, err := q.query(ctx, sql, args...)
-	if err != nil {
-		return info, err
-	}
-	for r.Next() {
-		var c ColumnInfo
-		if err := r.Scan(&c.Name, &c.Type, &c.Nullable, &c.Key); err != nil {
-			r.Close()
-			return info, err
-		}
-		info.Columns = append(info.Columns, c)
-	}
-	r.Close()
-	if err := r.Err(); err != nil {
+	var err error
+	if info.Columns, err = columnsOf(ctx, q, db.dialect, mp.schema, mp.table); err != nil {
 		return info, err
 	}
 	if len(info.Columns) == 0 {
 		return info, fmt.Errorf("%w: no table %s", ErrNotFound, qualified(mp.schema, mp.table))
 	}
-	sql, args = db.dialect.IndexesQuery(mp.schema, mp.table)
-	r, err = q.query(ctx, sql, args...)
+	info.Indexes, err = indexesOf(ctx, q, db.dialect, mp.schema, mp.table)
+	return info, err
+}
+
+// columnsOf introspects a table's columns on q; none if there is no table.
+func columnsOf(ctx context.Context, q querier, d dialect.Dialect, schema, table string) ([]ColumnInfo, error) {
+	sql, args := d.ColumnsQuery(schema, table)
+	r, err := q.query(ctx, sql, args...)
 	if err != nil {
-		return info, err
+		return nil, err
 	}
 	defer r.Close()
+	var out []ColumnInfo
+	for r.Next() {
+		var c ColumnInfo
+		if err := r.Scan(&c.Name, &c.Type, &c.Nullable, &c.Key); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, r.Err()
+}
+
+// indexesOf introspects a table's indexes other than its primary key on q.
+func indexesOf(ctx context.Context, q querier, d dialect.Dialect, schema, table string) ([]IndexInfo, error) {
+	sql, args := d.IndexesQuery(schema, table)
+	r, err := q.query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []IndexInfo
 	for r.Next() {
 		var ix IndexInfo
 		var cols string
 		if err := r.Scan(&ix.Name, &ix.Unique, &cols); err != nil {
-			return info, err
+			return nil, err
 		}
 		ix.Columns = strings.Split(cols, ",")
-		info.Indexes = append(info.Indexes, ix)
+		out = append(out, ix)
 	}
-	return info, r.Err()
+	return out, r.Err()
 }

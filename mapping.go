@@ -262,13 +262,8 @@ func (mp *mapping) ddl(d dialect.Dialect, ifNotExists bool) []string {
 	if mp.shared && !compositePK {
 		indexes = append([]modelIndex{{name: "tenant_" + m.pk.column, unique: true, cols: []*field{m.pk}}}, indexes...)
 	}
-	limit := d.MaxIdentifierLength()
-	indexName := func(ix modelIndex) {
-		suffix := "_idx"
-		if ix.unique {
-			suffix = "_key"
-		}
-		b = d.AppendIdent(b, fitIdent(mp.table+"_"+ix.name+suffix, limit))
+	appendIndexName := func(ix modelIndex) {
+		b = d.AppendIdent(b, indexName(d, mp.table, ix.name, ix.unique))
 	}
 	indexCols := func(ix modelIndex) {
 		b = append(b, " ("...)
@@ -291,7 +286,7 @@ func (mp *mapping) ddl(d dialect.Dialect, ifNotExists bool) []string {
 			} else {
 				b = append(b, ", KEY "...)
 			}
-			indexName(ix)
+			appendIndexName(ix)
 			indexCols(ix)
 		}
 		indexes = nil
@@ -308,7 +303,7 @@ func (mp *mapping) ddl(d dialect.Dialect, ifNotExists bool) []string {
 		if ifNotExists {
 			b = append(b, "IF NOT EXISTS "...)
 		}
-		indexName(ix)
+		appendIndexName(ix)
 		b = append(b, " ON "...)
 		b = append(b, mp.qtable...)
 		indexCols(ix)

@@ -621,10 +621,6 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// lockKey is a session lock's argument: the name, hashed into the lock's
-// name by the statement (MySQL's GET_LOCK names are at most 64 bytes).
-func (db *DB) lockKey(name string) any { return name }
-
 // planItem is one step of one tenant's migration, rendered.
 type planItem struct {
 	version int64
@@ -827,7 +823,7 @@ func (db *DB) migrateTenant(ctx context.Context, migs *migrationSet, t pendingTa
 			return res, err
 		}
 	}
-	if db.cat.migrationLockSQL == "" {
+	if db.cat.migrationLockSQL == "" && homeOf(t.placements) != "" {
 		// SQLite: a tenant with a database of its own is migrated in its
 		// file's transaction; the others in one on the main file, which,
 		// as its one writer, is the lock.
@@ -970,8 +966,12 @@ func lockError(err error) error {
 }
 
 // home is the tenant's own database, "" for none.
-func (s *migrationScope) home() string {
-	for _, p := range s.placements {
+func (s *migrationScope) home() string { return homeOf(s.placements) }
+
+// homeOf is the database of its own that placements put a tenant in, ""
+// for none.
+func homeOf(placements map[string]placement) string {
+	for _, p := range placements {
 		if p.database != "" {
 			return p.database
 		}
@@ -1280,14 +1280,13 @@ func (db *DB) lockedConn(ctx context.Context, name string, wait bool) (*sqlBacke
 // waiting for it (honouring ctx) if wait is set, else failing with
 // errLocked if another session holds it.
 func (db *DB) sessionLock(ctx context.Context, conn querier, name string, wait bool) error {
-	key := db.lockKey(name)
 	for {
 		var got bool
 		stmt := db.cat.tryLockSQL
 		if wait {
 			stmt = db.cat.waitLockSQL
 		}
-		if err := conn.queryRow(ctx, stmt, key).Scan(&got); err != nil {
+		if err := conn.queryRow(ctx, stmt, name).Scan(&got); err != nil {
 			return err
 		}
 		if got {
@@ -1305,7 +1304,7 @@ func (db *DB) sessionLock(ctx context.Context, conn querier, name string, wait b
 // sessionUnlock gives back a session lock sessionLock took.
 func (db *DB) sessionUnlock(ctx context.Context, conn querier, name string) error {
 	var released sql.NullInt64
-	if err := conn.queryRow(context.WithoutCancel(ctx), db.cat.unlockSQL, db.lockKey(name)).Scan(&released); err != nil {
+	if err := conn.queryRow(context.WithoutCancel(ctx), db.cat.unlockSQL, name).Scan(&released); err != nil {
 		return err
 	}
 	if released.Int64 != 1 {
@@ -1319,59 +1318,45 @@ func (db *DB) sessionUnlock(ctx context.Context, conn querier, name string) erro
 // record leaves it done but not recorded.
 func (db *DB) applied(ctx context.Context, q querier, it planItem) (bool, error) {
 	mp := it.mp
-	cols := func() (map[string]bool, error) {
-		sql, args := db.dialect.ColumnsQuery(mp.schema, mp.table)
-		return namesOf(ctx, q, sql, args, 4)
+	has := func(list func() ([]string, error), name string) (bool, error) {
+		names, err := list()
+		return slices.Contains(names, name), err
 	}
-	indexes := func() (map[string]bool, error) {
-		sql, args := db.dialect.IndexesQuery(mp.schema, mp.table)
-		return namesOf(ctx, q, sql, args, 3)
+	cols := func() ([]string, error) {
+		cs, err := columnsOf(ctx, q, db.dialect, mp.schema, mp.table)
+		names := make([]string, len(cs))
+		for i, c := range cs {
+			names[i] = c.Name
+		}
+		return names, err
+	}
+	indexes := func() ([]string, error) {
+		ixs, err := indexesOf(ctx, q, db.dialect, mp.schema, mp.table)
+		names := make([]string, len(ixs))
+		for i, ix := range ixs {
+			names[i] = ix.Name
+		}
+		return names, err
 	}
 	switch s := it.step.(type) {
 	case *addColumnStep:
-		have, err := cols()
-		return have[s.col.Name], err
+		return has(cols, s.col.Name)
 	case *dropColumnStep:
-		have, err := cols()
-		return !have[s.column], err
+		there, err := has(cols, s.column)
+		return !there, err
 	case *renameColumnStep:
-		have, err := cols()
-		return have[s.to] && !have[s.from], err
+		names, err := cols()
+		return slices.Contains(names, s.to) && !slices.Contains(names, s.from), err
 	case *addIndexStep:
-		have, err := indexes()
-		return have[indexName(db.dialect, mp.table, s.name, s.unique)], err
+		return has(indexes, indexName(db.dialect, mp.table, s.name, s.unique))
 	case *dropIndexStep:
-		have, err := indexes()
-		return !have[indexName(db.dialect, mp.table, s.name, s.unique)], err
+		there, err := has(indexes, indexName(db.dialect, mp.table, s.name, s.unique))
+		return !there, err
 	case *createTableStep:
-		have, err := cols()
-		return len(have) > 0, err
+		names, err := cols()
+		return len(names) > 0, err
 	}
 	return false, nil // ALTER … MODIFY sets the same type again harmlessly
-}
-
-// namesOf runs an introspection query and returns its first column.
-func namesOf(ctx context.Context, q querier, stmt string, args []any, ncols int) (map[string]bool, error) {
-	r, err := q.query(ctx, stmt, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	out := map[string]bool{}
-	for r.Next() {
-		var name string
-		rest := make([]any, ncols)
-		rest[0] = &name
-		for i := 1; i < ncols; i++ {
-			var v any
-			rest[i] = &v
-		}
-		if err := r.Scan(rest...); err != nil {
-			return nil, err
-		}
-		out[name] = true
-	}
-	return out, r.Err()
 }
 
 // migrateShared migrates one shared table to version to: the DDL steps on

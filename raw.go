@@ -122,7 +122,7 @@ func (db *DB) raw(ctx context.Context, sql string, in []any) (string, querier, s
 		if bd == nil {
 			return id, nil, "", nil, fmt.Errorf("%w: {%s} names no registered model", ErrInvalidQuery, tok.text)
 		}
-		if mappings[i], err = db.mappingFor(ctx, bd, id); err != nil {
+		if mappings[i], err = db.mappingFor(ctx, tx, bd, id); err != nil {
 			return id, nil, "", nil, err
 		}
 		if mappings[i].shared {

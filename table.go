@@ -41,7 +41,7 @@ func (t *Table[T]) target(ctx context.Context) (*mapping, querier, error) {
 	if tx != nil && tx.tenant != id {
 		return nil, nil, fmt.Errorf("%w: the transaction is tenant %q's, the call is for %q", ErrTenantMismatch, tx.tenant, id)
 	}
-	mp, err := t.db.mappingFor(ctx, t.b, id)
+	mp, err := t.db.mappingFor(ctx, tx, t.b, id)
 	if err != nil {
 		return nil, nil, err
 	}

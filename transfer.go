@@ -352,8 +352,7 @@ func (ts *Tenants) importFile(ctx context.Context, id string, r io.Reader, opts 
 	// suspended: drop it and import again.
 	co := createOptionsOf(opts)
 	co.suspended = true
-	t, err := ts.create(ctx, id, co)
-	if err != nil {
+	if _, err := ts.create(ctx, id, co); err != nil {
 		return st, err
 	}
 	undo := func(cause error) error {
@@ -362,8 +361,8 @@ func (ts *Tenants) importFile(ctx context.Context, id string, r io.Reader, opts 
 		}
 		return cause
 	}
-	rec := tenantRecord{Tenant: t}
-	if rec, err = db.cat.read(ctx, db.be, id); err != nil {
+	rec, err := db.cat.read(ctx, db.be, id)
+	if err != nil {
 		return st, undo(err)
 	}
 	// A transaction per database the tenant's tables are in, committed

@@ -15,12 +15,12 @@ type txState struct {
 	mig      *migrationScope // set in a migration's transaction: mappings come from it, not the registry
 }
 
-// mappingFor returns the tenant's mapping of b for a call made with ctx:
-// from the registry, or inside a migration from the migration's own view of
-// the catalog (which may hold its uncommitted changes, and which works for
-// suspended tenants too).
-func (db *DB) mappingFor(ctx context.Context, b *binding, tenant string) (*mapping, error) {
-	if tx := txFrom(ctx, db); tx != nil && tx.mig != nil {
+// mappingFor returns the tenant's mapping of b for a call made in tx (nil
+// outside a transaction): from the registry, or inside a migration from the
+// migration's own view of the catalog (which may hold its uncommitted
+// changes, and which works for suspended tenants too).
+func (db *DB) mappingFor(ctx context.Context, tx *txState, b *binding, tenant string) (*mapping, error) {
+	if tx != nil && tx.mig != nil {
 		return tx.mig.mapping(ctx, b)
 	}
 	return db.mapping(ctx, b, tenant)

@@ -30,18 +30,22 @@ func (c *cli) tenantsCommand() *cobra.Command {
 	return cmd
 }
 
-// placementFlag adds --placement, and returns how to read it.
-func placementFlag(cmd *cobra.Command) func() ([]tenantmap.CreateOption, error) {
+// placementFlag adds --placement to cmd, and returns what opens the
+// database for it: the flag is read first, so that a bad one is a usage
+// error before any database is opened.
+func (c *cli) placementFlag(cmd *cobra.Command) func(ctx context.Context) (*tenantmap.DB, []tenantmap.CreateOption, error) {
 	p := cmd.Flags().String("placement", "", "place the tenant by this strategy instead of each model's own: table, schema, database or shared, optionally :TEMPLATE")
-	return func() ([]tenantmap.CreateOption, error) {
-		if *p == "" {
-			return nil, nil
+	return func(ctx context.Context) (*tenantmap.DB, []tenantmap.CreateOption, error) {
+		var opts []tenantmap.CreateOption
+		if *p != "" {
+			s, err := tenantmap.ParseStrategy(*p)
+			if err != nil {
+				return nil, nil, usageError(err)
+			}
+			opts = append(opts, tenantmap.WithPlacement(s))
 		}
-		s, err := tenantmap.ParseStrategy(*p)
-		if err != nil {
-			return nil, usageError(err)
-		}
-		return []tenantmap.CreateOption{tenantmap.WithPlacement(s)}, nil
+		db, err := c.open(ctx)
+		return db, opts, err
 	}
 }
 
@@ -51,13 +55,9 @@ func (c *cli) createCommand() *cobra.Command {
 		Short: "Create tenants, with every registered model's tables, at the latest migration version",
 		Args:  args(cobra.MinimumNArgs(1)),
 	}
-	placement := placementFlag(cmd)
+	openPlaced := c.placementFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, ids []string) error {
-		opts, err := placement()
-		if err != nil {
-			return err
-		}
-		db, err := c.open(cmd.Context())
+		db, opts, err := openPlaced(cmd.Context())
 		if err != nil {
 			return err
 		}
@@ -327,13 +327,9 @@ func (c *cli) cloneCommand() *cobra.Command {
 		Short: "Create tenant NEW as a copy of SOURCE, every row of every model",
 		Args:  args(cobra.ExactArgs(2)),
 	}
-	placement := placementFlag(cmd)
+	openPlaced := c.placementFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {
-		opts, err := placement()
-		if err != nil {
-			return err
-		}
-		db, err := c.open(cmd.Context())
+		db, opts, err := openPlaced(cmd.Context())
 		if err != nil {
 			return err
 		}
@@ -398,13 +394,9 @@ func (c *cli) importCommand() *cobra.Command {
 		Args:  args(cobra.ExactArgs(1)),
 	}
 	file := cmd.Flags().StringP("input", "i", "-", "the file to read; - for standard input")
-	placement := placementFlag(cmd)
+	openPlaced := c.placementFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {
-		opts, err := placement()
-		if err != nil {
-			return err
-		}
-		db, err := c.open(cmd.Context())
+		db, opts, err := openPlaced(cmd.Context())
 		if err != nil {
 			return err
 		}

@@ -25,7 +25,7 @@ const (
 
 // isCatalogTable reports whether name is one of the catalog's tables.
 func isCatalogTable(name string) bool {
-	return name == CatalogTable || name == ObjectTable || name == PlacementTable
+	return name == CatalogTable || name == ObjectTable || name == PlacementTable || name == ChangeTable
 }
 
 // object is one physical object a tenant owns, as ObjectTable records it.
@@ -66,12 +66,14 @@ type catalog struct {
 
 	// tenantColumns are the tenant table's columns added after its first
 	// release: ensure adds the ones an older catalog lacks.
-	tenantColumns []catalogColumn
-	objectColumns []catalogColumn
+	tenantColumns    []catalogColumn
+	objectColumns    []catalogColumn
+	placementColumns []catalogColumn
 
 	createObjectsSQL, insertObjectSQL, ownersSQL, objectsSQL, deleteObjectsSQL, sharedTablesSQL string
 
 	createPlacementsSQL, insertPlacementSQL, placementSQL, placementsSQL, deletePlacementsSQL string
+	setFieldsSQL, bumpSQL                                                                     string
 
 	lockSQL string // serialises catalog and shared-table creation across processes, where the database can
 
@@ -165,12 +167,21 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 		col("strategy", dialect.String, 16) + " NOT NULL, " +
 		col("database_name", dialect.String, 255) + " NOT NULL, " +
 		col("schema_name", dialect.String, 64) + " NOT NULL, " +
-		col("object_name", dialect.String, 64) + " NOT NULL, " +
-		"PRIMARY KEY (" + q("tenant_id") + "," + q("model") + "))"
+		col("object_name", dialect.String, 64) + " NOT NULL, "
+	// A tenant's custom fields of the model (Tenants.AddField), as JSON.
+	c.placementColumns = []catalogColumn{
+		{"fields", q("fields") + " " + d.ColumnType(dialect.Column{Kind: dialect.String, Nullable: true})},
+	}
+	for _, cc := range c.placementColumns {
+		c.createPlacementsSQL += cc.def + ", "
+	}
+	c.createPlacementsSQL += "PRIMARY KEY (" + q("tenant_id") + "," + q("model") + "))"
 	pcols := q("strategy") + "," + q("database_name") + "," + q("schema_name") + "," + q("object_name")
 	c.insertPlacementSQL = "INSERT INTO " + p + " (" + q("tenant_id") + "," + q("model") + "," + pcols + ") VALUES (" + string(appendPlaceholders(nil, d, 1, 6)) + ")"
-	c.placementSQL = "SELECT " + pcols + " FROM " + p + " WHERE " + q("tenant_id") + "=" + ph(1) + " AND " + q("model") + "=" + ph(2)
-	c.placementsSQL = "SELECT " + q("model") + "," + pcols + " FROM " + p + " WHERE " + q("tenant_id") + "=" + ph(1)
+	c.placementSQL = "SELECT " + pcols + "," + q("fields") + " FROM " + p + " WHERE " + q("tenant_id") + "=" + ph(1) + " AND " + q("model") + "=" + ph(2)
+	c.placementsSQL = "SELECT " + q("model") + "," + pcols + "," + q("fields") + " FROM " + p + " WHERE " + q("tenant_id") + "=" + ph(1)
+	c.setFieldsSQL = "UPDATE " + p + " SET " + q("fields") + "=" + ph(1) + " WHERE " + q("tenant_id") + "=" + ph(2) + " AND " + q("model") + "=" + ph(3)
+	c.bumpSQL = "UPDATE " + t + " SET " + q("version") + "=" + q("version") + "+1 WHERE " + q("id") + "=" + ph(1)
 	c.deletePlacementsSQL = "DELETE FROM " + p + " WHERE " + q("tenant_id") + "=" + ph(1)
 	if d.Features()&dialect.Schemas != 0 {
 		c.lockSQL = "SELECT pg_advisory_xact_lock(" + strconv.Itoa(catalogLockID) + ")"
@@ -256,7 +267,22 @@ func (c *catalog) ensure(ctx context.Context, be backend) error {
 		if err := c.addMissing(ctx, tx, CatalogTable, c.tenantColumns); err != nil {
 			return err
 		}
-		return c.addMissing(ctx, tx, ObjectTable, c.objectColumns)
+		if err := c.addMissing(ctx, tx, ObjectTable, c.objectColumns); err != nil {
+			return err
+		}
+		if err := c.addMissing(ctx, tx, PlacementTable, c.placementColumns); err != nil {
+			return err
+		}
+		ok, err := c.hasChangeLog(ctx, tx)
+		if err != nil || ok {
+			return err
+		}
+		for _, stmt := range c.changeDDL() {
+			if _, err := tx.exec(ctx, stmt); err != nil {
+				return fmt.Errorf("%w\n\tin: %s", err, stmt)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("creating the catalog: %w", err)
@@ -406,7 +432,11 @@ func (c *catalog) checkOwner(ctx context.Context, q querier, tenant, model, cata
 func (c *catalog) placement(ctx context.Context, q querier, tenant, model string) (placement, bool, error) {
 	var p placement
 	var kind string
-	err := q.queryRow(ctx, c.placementSQL, tenant, model).Scan(&kind, &p.database, &p.schema, &p.table)
+	var fields *string
+	err := q.queryRow(ctx, c.placementSQL, tenant, model).Scan(&kind, &p.database, &p.schema, &p.table, &fields)
+	if fields != nil {
+		p.fields = *fields
+	}
 	if isNoRows(err) {
 		return placement{}, false, nil
 	}
@@ -430,8 +460,12 @@ func (c *catalog) placements(ctx context.Context, q querier, tenant string) (map
 	for r.Next() {
 		var model, kind string
 		var p placement
-		if err := r.Scan(&model, &kind, &p.database, &p.schema, &p.table); err != nil {
+		var fields *string
+		if err := r.Scan(&model, &kind, &p.database, &p.schema, &p.table, &fields); err != nil {
 			return nil, err
+		}
+		if fields != nil {
+			p.fields = *fields
 		}
 		p.kind = kindNamed(kind)
 		out[model] = p

@@ -96,6 +96,15 @@ type Config struct {
 	// its extension + "_tenants", beside it (app.db: app_tenants/).
 	TenantDir string
 
+	// Watch is how the DB learns of changes other processes make to
+	// tenants — a migration, a custom field, a suspension, a drop — and
+	// drops their stale mappings: by default LISTEN/NOTIFY on PostgreSQL,
+	// a poll of the catalog's change log elsewhere (see WatchMode).
+	Watch WatchMode
+	// PollInterval is how often WatchPoll reads the change log
+	// (DefaultPollInterval if 0).
+	PollInterval time.Duration
+
 	pool *pgxpool.Pool // handed in by OpenPool
 }
 
@@ -203,6 +212,9 @@ type DB struct {
 	home         *binding        // registry key of a tenant's own database, if it has one
 
 	migs atomic.Pointer[migrationSet] // SetMigrations
+
+	watch     *watcher // nil with WatchOff
+	watchMode WatchMode
 
 	mu       sync.RWMutex
 	bindings []*binding
@@ -354,6 +366,10 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 		db.be.close()
 		return nil, opError("open", "", "", err)
 	}
+	if err := db.startWatch(ctx); err != nil {
+		db.be.close()
+		return nil, opError("open", "", "", err)
+	}
 	return db, nil
 }
 
@@ -422,6 +438,9 @@ func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return nil
 	}
+	if db.watch != nil {
+		db.watch.stop()
+	}
 	if db.tenantDBs != nil {
 		db.tenantDBs.close()
 	}
@@ -457,7 +476,28 @@ func Register[T any](db *DB, s Strategy, opts ...ModelOption) (*Table[T], error)
 	if err != nil {
 		return nil, err
 	}
-	s, err = s.resolve(m, db.dialect)
+	b, err := db.register(m, s)
+	if err != nil {
+		return nil, err
+	}
+	return &Table[T]{db: db, b: b}, nil
+}
+
+// RegisterModel registers a model defined at run time (NewModel) on db:
+// its table, of Records, has the same calls as a struct model's.
+func RegisterModel(db *DB, m *Model, s Strategy) (*Table[Record], error) {
+	if m == nil || !m.dynamic || m.base != nil {
+		return nil, fmt.Errorf("%w: RegisterModel takes a model made by NewModel; register a struct with Register", ErrInvalidModel)
+	}
+	b, err := db.register(m, s)
+	if err != nil {
+		return nil, err
+	}
+	return &Table[Record]{db: db, b: b}, nil
+}
+
+func (db *DB) register(m *Model, s Strategy) (*binding, error) {
+	s, err := s.resolve(m, db.dialect)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", m.name, err)
 	}
@@ -469,7 +509,7 @@ func Register[T any](db *DB, s Strategy, opts ...ModelOption) (*Table[T], error)
 	}
 	db.byName[m.name] = b
 	db.bindings = append(db.bindings, b)
-	return &Table[T]{db: db, b: b}, nil
+	return b, nil
 }
 
 func (db *DB) snapshotBindings() []*binding {
@@ -601,7 +641,17 @@ func (db *DB) placedMapping(ctx context.Context, q querier, t tenantRecord, b *b
 			return nil, false, err
 		}
 	}
-	return db.withOwn(buildMapping(db.dialect, b.model, t.ID, p)), found, nil
+	m := b.model
+	if p.fields != "" {
+		custom, err := parseCustom(p.fields)
+		if err != nil {
+			return nil, false, err
+		}
+		if m, err = m.extend(custom, p.kind == sharedTable, db.dialect); err != nil {
+			return nil, false, err
+		}
+	}
+	return db.withOwn(buildMapping(db.dialect, m, t.ID, p)), found, nil
 }
 
 // withOwn gives a mapping in a tenant's own database the connections to

@@ -214,6 +214,9 @@ func (db *DB) tableDrift(ctx context.Context, q querier, mp *mapping) ([]Differe
 		want = append(want, wantCol{dialect.Column{Name: TenantColumn, Kind: dialect.String, Size: MaxTenantIDLength, Indexed: true}, compositePK})
 	}
 	for _, f := range m.fields {
+		if f.packed != nil {
+			continue // a shared table's custom fields column: some tenants' only, checked below
+		}
 		want = append(want, wantCol{dialect.Column{Name: f.column, Kind: f.kind, Size: f.size, Nullable: f.nullable, AutoPK: f.auto, KeyPart: f.auto && compositePK, Indexed: m.indexed(f)}, f.pk})
 	}
 	have := map[string]ColumnInfo{}
@@ -236,6 +239,13 @@ func (db *DB) tableDrift(ctx context.Context, q querier, mp *mapping) ([]Differe
 		}
 		if h.Key != w.key {
 			out = append(out, diff(DiffKey, w.c.Name, keyText(w.key), keyText(h.Key)))
+		}
+	}
+	if h, ok := have[packedColumn]; ok && mp.shared {
+		// Added by the first tenant of the table to add a custom field.
+		delete(have, packedColumn)
+		if want := (dialect.Column{Name: packedColumn, Kind: dialect.JSON, Nullable: true}); !d.SameType(h.Type, want) || !h.Nullable {
+			out = append(out, diff(DiffType, packedColumn, d.ColumnType(want)+" NULL", h.Type+" "+nullText(h.Nullable)))
 		}
 	}
 	for _, c := range info.Columns {

@@ -27,6 +27,11 @@ var (
 	ErrDropNotConfirmed = errors.New("tenantmap: drop not confirmed")
 	// ErrInvalidModel: a struct cannot be compiled into a model.
 	ErrInvalidModel = errors.New("tenantmap: invalid model")
+	// ErrInvalidRecord: a write was refused before any SQL ran; the error
+	// is a *ValidationError naming each field's problem.
+	ErrInvalidRecord = errors.New("tenantmap: invalid record")
+	// ErrInvalidField: a custom field cannot be added, renamed or dropped.
+	ErrInvalidField = errors.New("tenantmap: invalid custom field")
 	// ErrInvalidQuery: a query, raw statement or column list is malformed.
 	ErrInvalidQuery = errors.New("tenantmap: invalid query")
 	// ErrNotFound: no row has the key, or no row matched. It also matches

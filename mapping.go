@@ -38,6 +38,7 @@ type placement struct {
 	database string // a database of the tenant's own that needs connections of its own
 	schema   string
 	table    string
+	fields   string // the tenant's custom fields of the model, as the catalog records them (JSON); "" for none
 }
 
 // buildMapping renders every statement of m for the tenant's physical names.
@@ -65,6 +66,29 @@ func buildMapping(d dialect.Dialect, m *Model, tenant string, p placement) *mapp
 	}
 	b = d.AppendIdent(b, p.table)
 	qt := string(b[off[0]:]) // rendered again below from the same bytes
+	// Queries read a shared table's custom fields out of its JSON column
+	// under their own names, through a derived table named as the table.
+	from := qt
+	if pk := m.packed(); pk != nil {
+		var fb []byte
+		fb = append(fb, "(SELECT *"...)
+		col := dialect.Quote(d, pk.column)
+		for _, f := range pk.packed {
+			fb = append(fb, ", "...)
+			def := ""
+			if f.def != nil && !f.def.now {
+				def = f.def.literal(d)
+			}
+			fb = append(fb, d.JSONField(col, f.key, f.kind, def)...)
+			fb = append(fb, " AS "...)
+			fb = d.AppendIdent(fb, f.column)
+		}
+		fb = append(fb, " FROM "...)
+		fb = append(fb, qt...)
+		fb = append(fb, ") AS "...)
+		fb = d.AppendIdent(fb, p.table)
+		from = string(fb)
+	}
 
 	mark(1) // SELECT
 	b = append(b, "SELECT "...)
@@ -75,7 +99,7 @@ func buildMapping(d dialect.Dialect, m *Model, tenant string, p placement) *mapp
 		b = d.AppendIdent(b, f.column)
 	}
 	b = append(b, " FROM "...)
-	b = append(b, qt...)
+	b = append(b, from...)
 	where()
 	mark(2) // get = SELECT … + WHERE
 	if mp.shared {
@@ -157,11 +181,11 @@ func buildMapping(d dialect.Dialect, m *Model, tenant string, p placement) *mapp
 
 	mark(7) // COUNT
 	b = append(b, "SELECT COUNT(*) FROM "...)
-	b = append(b, qt...)
+	b = append(b, from...)
 	where()
 	mark(8) // exists
 	b = append(b, "SELECT 1 FROM "...)
-	b = append(b, qt...)
+	b = append(b, from...)
 	where()
 	mark(9)
 

@@ -28,6 +28,19 @@ type Model struct {
 	indexes []modelIndex
 	byCol   map[string]*field
 	hasJSON bool
+
+	// Fields not declared in Go live in a values map at valuesOff in the
+	// record: every field of a run-time model's Record (dynamic), and the
+	// custom fields a tenant adds to a struct model with an Extra field
+	// (hasExtra).
+	dynamic   bool
+	hasExtra  bool
+	valuesOff uintptr
+	hasBag    bool     // some field lives in the values map
+	check     bool     // writes validate the record first (bag fields, sized strings)
+	custom    []*field // the tenant's custom fields, in the order added; nil on a base model
+	base      *Model   // the model this one extends with a tenant's custom fields; nil on a base model
+	schema    *Schema  // a run-time model's document
 }
 
 // Name is the model's name: its base table name and the token that raw SQL
@@ -63,6 +76,12 @@ type field struct {
 	json     bool
 	pk, auto bool
 	def      *columnDefault
+
+	bag    bool     // the value is in the record's values map, by column, not at offset
+	packed []*field // a shared table's custom fields, stored as one JSON object in this column
+	key    string   // a packed field's key in that object: its id, kept through renames
+	in     *field   // the column a packed field is stored in
+	layout string   // the time layout inside a packed column (the dialect's JSONTimeLayout)
 }
 
 type columnDefault struct {
@@ -90,6 +109,8 @@ var (
 	scannerType = reflect.TypeFor[sql.Scanner]()
 	valuerType  = reflect.TypeFor[driver.Valuer]()
 	rawJSONType = reflect.TypeFor[json.RawMessage]()
+	extraType   = reflect.TypeFor[Extra]()
+	recordType  = reflect.TypeFor[Record]()
 )
 
 // sqlNullKinds maps database/sql's Null types onto their kinds.
@@ -188,9 +209,23 @@ func compileModel(t reflect.Type, name string) (*Model, error) {
 		m.indexes = append(m.indexes, *groups[g])
 	}
 	if len(errs) > 0 {
+		if t == recordType {
+			errs = append(errs, errors.New("a Record's model is defined at run time: use RegisterModel"))
+		}
 		return nil, fmt.Errorf("%w %s (%s): %w", ErrInvalidModel, name, t, errors.Join(errs...))
 	}
+	m.finish()
 	return m, nil
+}
+
+// finish derives the model's summary flags from its fields.
+func (m *Model) finish() {
+	m.hasJSON, m.hasBag, m.check = false, false, m.hasExtra
+	for _, f := range m.fields {
+		m.hasJSON = m.hasJSON || f.json
+		m.hasBag = m.hasBag || f.bag
+		m.check = m.check || f.bag || f.size > 0
+	}
 }
 
 func (m *Model) collect(t reflect.Type, base uintptr, prefix string, groups map[string]*modelIndex, order *[]string, errs *[]error) {
@@ -198,6 +233,13 @@ func (m *Model) collect(t reflect.Type, base uintptr, prefix string, groups map[
 		sf := t.Field(i)
 		tag, hasTag := sf.Tag.Lookup("tm")
 		if tag == "-" {
+			continue
+		}
+		if sf.Type == extraType {
+			if m.hasExtra {
+				*errs = append(*errs, fmt.Errorf("field %s: a model has at most one tenantmap.Extra field", prefix+sf.Name))
+			}
+			m.hasExtra, m.valuesOff = true, base+sf.Offset
 			continue
 		}
 		if sf.Anonymous && !hasTag && sf.Type.Kind() == reflect.Struct && sf.Type != timeType {
@@ -215,9 +257,6 @@ func (m *Model) collect(t reflect.Type, base uintptr, prefix string, groups map[
 		if prev := m.byCol[f.column]; prev != nil {
 			*errs = append(*errs, fmt.Errorf("fields %s and %s both map to column %q", prev.goName, f.goName, f.column))
 			continue
-		}
-		if f.json {
-			m.hasJSON = true
 		}
 		m.byCol[f.column] = f
 		m.fields = append(m.fields, f)
@@ -498,6 +537,9 @@ func (f *field) ptr(base unsafe.Pointer) unsafe.Pointer { return unsafe.Add(base
 
 // arg returns f's value in the record at base as a bind argument.
 func (f *field) arg(base unsafe.Pointer) (any, error) {
+	if f.bag {
+		return f.bagArg(base)
+	}
 	p := f.ptr(base)
 	if f.json {
 		v := reflect.NewAt(f.typ, p).Elem()
@@ -558,6 +600,10 @@ func (f *field) decode(base unsafe.Pointer, raw []byte) error {
 
 // applyDefault sets a zero field with a default to its default value.
 func (f *field) applyDefault(base unsafe.Pointer) {
+	if f.bag {
+		f.bagDefault(base)
+		return
+	}
 	v := reflect.NewAt(f.typ, f.ptr(base)).Elem()
 	if !v.IsZero() {
 		return
@@ -575,6 +621,15 @@ func (f *field) applyDefault(base unsafe.Pointer) {
 		return
 	}
 	v.Set(d)
+}
+
+// isZero reports whether f holds its type's zero value (a bag field: NULL
+// or unset).
+func (f *field) isZero(base unsafe.Pointer) bool {
+	if f.bag {
+		return f.values(base).m[f.column] == nil
+	}
+	return reflectAt(f, base).IsZero()
 }
 
 func reflectAt(f *field, base unsafe.Pointer) reflect.Value {

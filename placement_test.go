@@ -181,7 +181,7 @@ func (f *plFixture) ids() []string {
 // tenant in the shared tables.
 func (f *plFixture) wantTables() []string {
 	h := f.home + "."
-	out := []string{h + tenantmap.CatalogTable, h + tenantmap.ObjectTable, h + tenantmap.PlacementTable, h + "note", h + "comment"}
+	out := []string{h + tenantmap.CatalogTable, h + tenantmap.ObjectTable, h + tenantmap.PlacementTable, h + tenantmap.ChangeTable, h + "note", h + "comment"}
 	for _, pt := range f.tenants {
 		switch pt.kind {
 		case "table":

@@ -408,7 +408,7 @@ func TestSharedStrategyErrors(t *testing.T) {
 // accepted there and then blamed on each tenant at Create (where the
 // reserved prefix is reported as ErrInvalidTenantID for any valid id).
 func TestSharedReservedNameRefusedAtRegistration(t *testing.T) {
-	for _, name := range []string{"sqlite_note", CatalogTable, ObjectTable, PlacementTable} {
+	for _, name := range []string{"sqlite_note", CatalogTable, ObjectTable, PlacementTable, ChangeTable} {
 		t.Run("sqlite/"+name, func(t *testing.T) {
 			ctx := context.Background()
 			db, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "reserved.db"))

@@ -65,8 +65,26 @@ func (t *Table[T]) fail(op string, ctx context.Context, err error) error {
 	return opError(op, id, t.b.model.name, err)
 }
 
+// retryStale reports whether a call that failed with err runs again: err
+// says its statement named a table or column the tenant's database does not
+// have, as when the mapping was built before another process changed the
+// tenant; the call is outside a transaction (where the failed statement
+// aborted it, and a retry is not safe); and this was its first try. A
+// statement refused for an unknown name changed nothing. The tenant's
+// mappings are dropped, so the retry builds them anew from the catalog.
+func (t *Table[T]) retryStale(ctx context.Context, mp *mapping, try int, err error) bool {
+	if try > 0 || err == nil || !isUndefinedObject(err) || txFrom(ctx, t.db) != nil {
+		return false
+	}
+	t.db.reg.InvalidateTenant(mp.tenant)
+	return true
+}
+
 // scanRecord scans one row of the model's columns into the record at base.
 func scanRecord(m *Model, r interface{ Scan(...any) error }, base unsafe.Pointer) error {
+	if m.hasBag {
+		return scanDynamic(m, r, base)
+	}
 	var small [16]any
 	dests := small[:0]
 	var raws [][]byte
@@ -98,24 +116,29 @@ func scanRecord(m *Model, r interface{ Scan(...any) error }, base unsafe.Pointer
 // Get returns the row whose key is key, or an error matching ErrNotFound
 // (and sql.ErrNoRows).
 func (t *Table[T]) Get(ctx context.Context, key any) (*T, error) {
-	mp, q, err := t.target(ctx)
-	if err != nil {
-		return nil, t.fail("get", ctx, err)
-	}
-	v := new(T)
-	var r row
-	if mp.shared {
-		r = q.queryRow(ctx, mp.getSQL, mp.tenant, key)
-	} else {
-		r = q.queryRow(ctx, mp.getSQL, key)
-	}
-	if err := scanRecord(mp.model, r, unsafe.Pointer(v)); err != nil {
-		if isNoRows(err) {
-			err = fmt.Errorf("%w: no %s with key %v", ErrNotFound, mp.model.name, key)
+	for try := 0; ; try++ {
+		mp, q, err := t.target(ctx)
+		if err != nil {
+			return nil, t.fail("get", ctx, err)
 		}
-		return nil, t.fail("get", ctx, err)
+		v := new(T)
+		var r row
+		if mp.shared {
+			r = q.queryRow(ctx, mp.getSQL, mp.tenant, key)
+		} else {
+			r = q.queryRow(ctx, mp.getSQL, key)
+		}
+		if err := scanRecord(mp.model, r, unsafe.Pointer(v)); err != nil {
+			if t.retryStale(ctx, mp, try, err) {
+				continue
+			}
+			if isNoRows(err) {
+				err = fmt.Errorf("%w: no %s with key %v", ErrNotFound, mp.model.name, key)
+			}
+			return nil, t.fail("get", ctx, err)
+		}
+		return v, nil
 	}
-	return v, nil
 }
 
 // insertArgs applies defaults and returns the insert's arguments: every
@@ -139,7 +162,7 @@ func insertArgs(m *Model, base unsafe.Pointer, args []any) ([]any, error) {
 
 func checkKey(m *Model, base unsafe.Pointer) error {
 	if !m.pk.auto {
-		if reflectAt(m.pk, base).IsZero() {
+		if m.pk.isZero(base) {
 			return fmt.Errorf("%w: %s's key %s is empty; it is set by the caller", ErrInvalidQuery, m.name, m.pk.goName)
 		}
 	}
@@ -149,133 +172,184 @@ func checkKey(m *Model, base unsafe.Pointer) error {
 // Insert adds v to the tenant's table. A generated key is written back
 // into v; fields with a default that are zero get the default.
 func (t *Table[T]) Insert(ctx context.Context, v *T) error {
-	mp, q, err := t.target(ctx)
-	if err != nil {
-		return t.fail("insert", ctx, err)
-	}
-	m, base := mp.model, unsafe.Pointer(v)
-	if err := checkKey(m, base); err != nil {
-		return t.fail("insert", ctx, err)
-	}
-	var small [16]any
-	args, err := insertArgs(m, base, small[:0])
-	if err != nil {
-		return t.fail("insert", ctx, err)
-	}
-	if mp.shared {
-		args = append(args, mp.tenant)
-	}
-	switch {
-	case !m.pk.auto:
-		_, err = q.exec(ctx, mp.insertSQL, args...)
-	case t.db.dialect.Features()&dialect.Returning != 0:
-		err = q.queryRow(ctx, mp.insertSQL, args...).Scan(m.pk.dest(base, nil))
-	default:
-		var id int64
-		if id, err = q.(lastIDExecer).execLastID(ctx, mp.insertSQL, args...); err == nil {
-			setInt(m.pk, base, id)
+	for try := 0; ; try++ {
+		mp, q, err := t.target(ctx)
+		if err != nil {
+			return t.fail("insert", ctx, err)
 		}
+		m, base := mp.model, unsafe.Pointer(v)
+		if err := checkKey(m, base); err != nil {
+			return t.fail("insert", ctx, err)
+		}
+		if err := m.validate(base, true, nil); err != nil {
+			return t.fail("insert", ctx, err)
+		}
+		var small [16]any
+		args, err := insertArgs(m, base, small[:0])
+		if err != nil {
+			return t.fail("insert", ctx, err)
+		}
+		if mp.shared {
+			args = append(args, mp.tenant)
+		}
+		switch {
+		case !m.pk.auto:
+			_, err = q.exec(ctx, mp.insertSQL, args...)
+		case m.pk.bag:
+			var id int64
+			if t.db.dialect.Features()&dialect.Returning != 0 {
+				err = q.queryRow(ctx, mp.insertSQL, args...).Scan(&id)
+			} else {
+				id, err = q.(lastIDExecer).execLastID(ctx, mp.insertSQL, args...)
+			}
+			if err == nil {
+				setInt(m.pk, base, id)
+			}
+		case t.db.dialect.Features()&dialect.Returning != 0:
+			err = q.queryRow(ctx, mp.insertSQL, args...).Scan(m.pk.dest(base, nil))
+		default:
+			var id int64
+			if id, err = q.(lastIDExecer).execLastID(ctx, mp.insertSQL, args...); err == nil {
+				setInt(m.pk, base, id)
+			}
+		}
+		if t.retryStale(ctx, mp, try, err) {
+			continue
+		}
+		return t.fail("insert", ctx, err)
 	}
-	return t.fail("insert", ctx, err)
 }
 
 // Update writes every column of v to the row with v's key; ErrNotFound if
 // there is none.
 func (t *Table[T]) Update(ctx context.Context, v *T) error {
-	mp, q, err := t.target(ctx)
-	if err != nil {
-		return t.fail("update", ctx, err)
-	}
-	m, base := mp.model, unsafe.Pointer(v)
-	var small [16]any
-	args := small[:0]
-	for _, f := range m.fields[1:] {
-		a, err := f.arg(base)
+	for try := 0; ; try++ {
+		mp, q, err := t.target(ctx)
 		if err != nil {
 			return t.fail("update", ctx, err)
 		}
-		args = append(args, a)
+		m, base := mp.model, unsafe.Pointer(v)
+		if err := m.validate(base, false, nil); err != nil {
+			return t.fail("update", ctx, err)
+		}
+		var small [16]any
+		args := small[:0]
+		for _, f := range m.fields[1:] {
+			a, err := f.arg(base)
+			if err != nil {
+				return t.fail("update", ctx, err)
+			}
+			args = append(args, a)
+		}
+		key, _ := m.pk.arg(base)
+		args = append(args, key)
+		if mp.shared {
+			args = append(args, mp.tenant)
+		}
+		n, err := q.exec(ctx, mp.updateSQL, args...)
+		if t.retryStale(ctx, mp, try, err) {
+			continue
+		}
+		if err == nil && n == 0 {
+			err = fmt.Errorf("%w: no %s with key %v", ErrNotFound, m.name, key)
+		}
+		return t.fail("update", ctx, err)
 	}
-	key, _ := m.pk.arg(base)
-	args = append(args, key)
-	if mp.shared {
-		args = append(args, mp.tenant)
-	}
-	n, err := q.exec(ctx, mp.updateSQL, args...)
-	if err == nil && n == 0 {
-		err = fmt.Errorf("%w: no %s with key %v", ErrNotFound, m.name, key)
-	}
-	return t.fail("update", ctx, err)
 }
 
 // UpdateColumns writes only the named columns of v to the row with v's key.
 func (t *Table[T]) UpdateColumns(ctx context.Context, v *T, columns ...string) error {
-	mp, q, err := t.target(ctx)
-	if err != nil {
-		return t.fail("update", ctx, err)
-	}
-	m, base := mp.model, unsafe.Pointer(v)
-	if len(columns) == 0 {
-		return t.fail("update", ctx, fmt.Errorf("%w: no columns to update", ErrInvalidQuery))
-	}
-	d := t.db.dialect
-	b := append(make([]byte, 0, 128), "UPDATE "...)
-	b = append(b, mp.qtable...)
-	b = append(b, " SET "...)
-	args := make([]any, 0, len(columns)+1)
-	for i, c := range columns {
-		f := m.byCol[c]
-		if f == nil || f.pk || slices.Contains(columns[:i], c) {
-			return t.fail("update", ctx, fmt.Errorf("%w: %q is not an updatable column of %s, or is named twice", ErrInvalidQuery, c, m.name))
-		}
-		a, err := f.arg(base)
+	for try := 0; ; try++ {
+		mp, q, err := t.target(ctx)
 		if err != nil {
 			return t.fail("update", ctx, err)
 		}
-		args = append(args, a)
-		if i > 0 {
-			b = append(b, ',')
+		m, base := mp.model, unsafe.Pointer(v)
+		if len(columns) == 0 {
+			return t.fail("update", ctx, fmt.Errorf("%w: no columns to update", ErrInvalidQuery))
 		}
-		b = d.AppendIdent(b, f.column)
+		d := t.db.dialect
+		b := append(make([]byte, 0, 128), "UPDATE "...)
+		b = append(b, mp.qtable...)
+		b = append(b, " SET "...)
+		fields := make([]*field, 0, len(columns))
+		for i, c := range columns {
+			f := m.byCol[c]
+			if f == nil || f.pk || slices.Contains(columns[:i], c) {
+				return t.fail("update", ctx, fmt.Errorf("%w: %q is not an updatable column of %s, or is named twice", ErrInvalidQuery, c, m.name))
+			}
+			fields = append(fields, f)
+		}
+		if err := m.validate(base, false, fields); err != nil {
+			return t.fail("update", ctx, err)
+		}
+		args := make([]any, 0, len(columns)+1)
+		var wrote []*field
+		for _, f := range fields {
+			if f.in != nil {
+				f = f.in // a shared table's custom field: its JSON column is written whole
+			}
+			if slices.Contains(wrote, f) {
+				continue
+			}
+			wrote = append(wrote, f)
+			a, err := f.arg(base)
+			if err != nil {
+				return t.fail("update", ctx, err)
+			}
+			args = append(args, a)
+			if len(wrote) > 1 {
+				b = append(b, ',')
+			}
+			b = d.AppendIdent(b, f.column)
+			b = append(b, '=')
+			b = d.AppendPlaceholder(b, len(args))
+		}
+		key, _ := m.pk.arg(base)
+		args = append(args, key)
+		b = append(b, " WHERE "...)
+		b = d.AppendIdent(b, m.pk.column)
 		b = append(b, '=')
 		b = d.AppendPlaceholder(b, len(args))
+		if mp.shared {
+			args = append(args, mp.tenant)
+			b = append(b, " AND "...)
+			b = d.AppendIdent(b, TenantColumn)
+			b = append(b, '=')
+			b = d.AppendPlaceholder(b, len(args))
+		}
+		n, err := q.exec(ctx, string(b), args...)
+		if t.retryStale(ctx, mp, try, err) {
+			continue
+		}
+		if err == nil && n == 0 {
+			err = fmt.Errorf("%w: no %s with key %v", ErrNotFound, m.name, key)
+		}
+		return t.fail("update", ctx, err)
 	}
-	key, _ := m.pk.arg(base)
-	args = append(args, key)
-	b = append(b, " WHERE "...)
-	b = d.AppendIdent(b, m.pk.column)
-	b = append(b, '=')
-	b = d.AppendPlaceholder(b, len(args))
-	if mp.shared {
-		args = append(args, mp.tenant)
-		b = append(b, " AND "...)
-		b = d.AppendIdent(b, TenantColumn)
-		b = append(b, '=')
-		b = d.AppendPlaceholder(b, len(args))
-	}
-	n, err := q.exec(ctx, string(b), args...)
-	if err == nil && n == 0 {
-		err = fmt.Errorf("%w: no %s with key %v", ErrNotFound, m.name, key)
-	}
-	return t.fail("update", ctx, err)
 }
 
 // Delete removes the row whose key is key; ErrNotFound if there is none.
 func (t *Table[T]) Delete(ctx context.Context, key any) error {
-	mp, q, err := t.target(ctx)
-	if err != nil {
+	for try := 0; ; try++ {
+		mp, q, err := t.target(ctx)
+		if err != nil {
+			return t.fail("delete", ctx, err)
+		}
+		var n int64
+		if mp.shared {
+			n, err = q.exec(ctx, mp.deleteSQL, mp.tenant, key)
+		} else {
+			n, err = q.exec(ctx, mp.deleteSQL, key)
+		}
+		if t.retryStale(ctx, mp, try, err) {
+			continue
+		}
+		if err == nil && n == 0 {
+			err = fmt.Errorf("%w: no %s with key %v", ErrNotFound, mp.model.name, key)
+		}
 		return t.fail("delete", ctx, err)
 	}
-	var n int64
-	if mp.shared {
-		n, err = q.exec(ctx, mp.deleteSQL, mp.tenant, key)
-	} else {
-		n, err = q.exec(ctx, mp.deleteSQL, key)
-	}
-	if err == nil && n == 0 {
-		err = fmt.Errorf("%w: no %s with key %v", ErrNotFound, mp.model.name, key)
-	}
-	return t.fail("delete", ctx, err)
 }
 
 // selectQuery renders q against the tenant's table.
@@ -313,20 +387,27 @@ func (t *Table[T]) First(ctx context.Context, q Query) (*T, error) {
 // ends the sequence.
 func (t *Table[T]) All(ctx context.Context, q Query) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
-		mp, conn, err := t.target(ctx)
-		if err != nil {
-			yield(nil, t.fail("find", ctx, err))
-			return
-		}
-		sql, args, err := t.selectQuery(mp, q)
-		if err != nil {
-			yield(nil, t.fail("find", ctx, err))
-			return
-		}
-		r, err := conn.query(ctx, sql, args...)
-		if err != nil {
-			yield(nil, t.fail("find", ctx, err))
-			return
+		var mp *mapping
+		var r rows
+		for try := 0; ; try++ {
+			var conn querier
+			var err error
+			if mp, conn, err = t.target(ctx); err != nil {
+				yield(nil, t.fail("find", ctx, err))
+				return
+			}
+			sql, args, err := t.selectQuery(mp, q)
+			if err != nil {
+				yield(nil, t.fail("find", ctx, err))
+				return
+			}
+			if r, err = conn.query(ctx, sql, args...); err == nil {
+				break
+			}
+			if !t.retryStale(ctx, mp, try, err) {
+				yield(nil, t.fail("find", ctx, err))
+				return
+			}
 		}
 		defer r.Close()
 		for r.Next() {
@@ -348,38 +429,48 @@ func (t *Table[T]) All(ctx context.Context, q Query) iter.Seq2[*T, error] {
 // Count returns the number of rows q's filters select (its order, limit
 // and offset are ignored).
 func (t *Table[T]) Count(ctx context.Context, q Query) (int64, error) {
-	mp, conn, err := t.target(ctx)
-	if err != nil {
-		return 0, t.fail("count", ctx, err)
+	for try := 0; ; try++ {
+		mp, conn, err := t.target(ctx)
+		if err != nil {
+			return 0, t.fail("count", ctx, err)
+		}
+		b := append(make([]byte, 0, len(mp.countSQL)+64), mp.countSQL...)
+		b, args, err := q.render(b, t.db.dialect, mp.model, false, mp.tenantArgs())
+		if err != nil {
+			return 0, t.fail("count", ctx, err)
+		}
+		var n int64
+		err = conn.queryRow(ctx, string(b), args...).Scan(&n)
+		if t.retryStale(ctx, mp, try, err) {
+			continue
+		}
+		return n, t.fail("count", ctx, err)
 	}
-	b := append(make([]byte, 0, len(mp.countSQL)+64), mp.countSQL...)
-	b, args, err := q.render(b, t.db.dialect, mp.model, false, mp.tenantArgs())
-	if err != nil {
-		return 0, t.fail("count", ctx, err)
-	}
-	var n int64
-	err = conn.queryRow(ctx, string(b), args...).Scan(&n)
-	return n, t.fail("count", ctx, err)
 }
 
 // Exists reports whether q's filters select any row.
 func (t *Table[T]) Exists(ctx context.Context, q Query) (bool, error) {
-	mp, conn, err := t.target(ctx)
-	if err != nil {
-		return false, t.fail("exists", ctx, err)
+	for try := 0; ; try++ {
+		mp, conn, err := t.target(ctx)
+		if err != nil {
+			return false, t.fail("exists", ctx, err)
+		}
+		b := append(make([]byte, 0, len(mp.existsSQL)+64), mp.existsSQL...)
+		b, args, err := q.render(b, t.db.dialect, mp.model, false, mp.tenantArgs())
+		if err != nil {
+			return false, t.fail("exists", ctx, err)
+		}
+		b = t.db.dialect.AppendLimit(b, 1, 0)
+		var one int
+		err = conn.queryRow(ctx, string(b), args...).Scan(&one)
+		if isNoRows(err) {
+			return false, nil
+		}
+		if t.retryStale(ctx, mp, try, err) {
+			continue
+		}
+		return err == nil, t.fail("exists", ctx, err)
 	}
-	b := append(make([]byte, 0, len(mp.existsSQL)+64), mp.existsSQL...)
-	b, args, err := q.render(b, t.db.dialect, mp.model, false, mp.tenantArgs())
-	if err != nil {
-		return false, t.fail("exists", ctx, err)
-	}
-	b = t.db.dialect.AppendLimit(b, 1, 0)
-	var one int
-	err = conn.queryRow(ctx, string(b), args...).Scan(&one)
-	if isNoRows(err) {
-		return false, nil
-	}
-	return err == nil, t.fail("exists", ctx, err)
 }
 
 // InsertMany adds every record of vs to the tenant's table, all or none:
@@ -399,6 +490,9 @@ func (t *Table[T]) InsertMany(ctx context.Context, vs []*T) error {
 	m := mp.model
 	for _, v := range vs {
 		if err := checkKey(m, unsafe.Pointer(v)); err != nil {
+			return t.fail("insert many", ctx, err)
+		}
+		if err := m.validate(unsafe.Pointer(v), true, nil); err != nil {
 			return t.fail("insert many", ctx, err)
 		}
 	}
@@ -426,10 +520,12 @@ func (t *Table[T]) copyMany(ctx context.Context, mp *mapping, q querier, c copie
 		}
 		i := 0
 		for r.Next() {
-			if err := r.Scan(m.pk.dest(unsafe.Pointer(vs[i]), nil)); err != nil {
+			var k int64
+			if err := r.Scan(&k); err != nil {
 				r.Close()
 				return err
 			}
+			setInt(m.pk, unsafe.Pointer(vs[i]), k)
 			i++
 		}
 		r.Close()
@@ -557,6 +653,10 @@ func (t *Table[T]) insertChunks(ctx context.Context, mp *mapping, q querier, vs 
 
 // setInt stores an integer key into an integer field of any width.
 func setInt(f *field, base unsafe.Pointer, k int64) {
+	if f.bag {
+		f.values(base).Set(f.column, k)
+		return
+	}
 	v := reflectAt(f, base)
 	if v.CanInt() {
 		v.SetInt(k)

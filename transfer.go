@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -36,6 +37,9 @@ type exportHeader struct {
 	SchemaVersion int64     `json:"schema_version"`
 	ExportedAt    time.Time `json:"exported_at"`
 	Source        string    `json:"source"` // the dialect it was exported from
+	// Custom holds the tenant's custom fields by model, ids included, so
+	// that a shared table's JSON column reads the same in the new home.
+	Custom map[string][]customField `json:"custom,omitempty"`
 }
 
 // exportModel begins a model's rows; exportEnd ends them, and the file.
@@ -93,8 +97,25 @@ func (ts *Tenants) export(ctx context.Context, id string, w io.Writer) (Transfer
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
-	if err := enc.Encode(exportHeader{Format: ExportFormat, Version: ExportVersion, Tenant: id, SchemaVersion: rec.SchemaVersion,
-		ExportedAt: time.Now().UTC().Truncate(time.Microsecond), Source: db.dialect.Name()}); err != nil {
+	hdr := exportHeader{Format: ExportFormat, Version: ExportVersion, Tenant: id, SchemaVersion: rec.SchemaVersion,
+		ExportedAt: time.Now().UTC().Truncate(time.Microsecond), Source: db.dialect.Name()}
+	placements, err := db.cat.placements(ctx, db.be, id)
+	if err != nil {
+		return st, err
+	}
+	for model, p := range placements {
+		custom, err := parseCustom(p.fields)
+		if err != nil {
+			return st, err
+		}
+		if len(custom) > 0 {
+			if hdr.Custom == nil {
+				hdr.Custom = map[string][]customField{}
+			}
+			hdr.Custom[model] = custom
+		}
+	}
+	if err := enc.Encode(hdr); err != nil {
 		return st, err
 	}
 	// One snapshot transaction per database the tenant's tables are in.
@@ -360,6 +381,27 @@ func (ts *Tenants) importFile(ctx context.Context, id string, r io.Reader, opts 
 			return errors.Join(cause, fmt.Errorf("undoing the tenant (drop it to finish): %w", err))
 		}
 		return cause
+	}
+	// The custom fields first, in the order they were added, under their
+	// ids: the rows below have their columns.
+	for model, custom := range hdr.Custom {
+		for _, c := range custom {
+			err := db.changeFields(ctx, "import", id, model, func(base *Model, cur []customField, _ bool) ([]customField, fieldChange, error) {
+				if err := checkCustomName(base, cur, c.Name); err != nil {
+					return nil, fieldChange{}, err
+				}
+				if _, errs := compileFieldDef(c.FieldDef, len(cur)); len(errs) > 0 {
+					return nil, fieldChange{}, bad("custom field of %s: %v", model, errs[0])
+				}
+				if slices.ContainsFunc(cur, func(x customField) bool { return x.ID == c.ID }) || c.ID == "" {
+					return nil, fieldChange{}, bad("custom field %q of %s: id %q twice", c.Name, model, c.ID)
+				}
+				return append(slices.Clone(cur), c), fieldChange{add: c.Name}, nil
+			})
+			if err != nil {
+				return st, undo(err)
+			}
+		}
 	}
 	rec, err := db.cat.read(ctx, db.be, id)
 	if err != nil {

@@ -153,6 +153,14 @@ type Dialect interface {
 	// c's whole definition as ADD COLUMN takes it. It returns nil where the
 	// database cannot change a column's type.
 	AlterColumnType(qtable string, c Column, def string) []string
+	// JSONField renders an expression reading key of the JSON object in
+	// column col (quoted) as a value of kind k: the SQL literal def where the
+	// key is absent ("" for NULL), NULL where it holds null. key is made of
+	// a-z and 0-9.
+	JSONField(col, key string, k Kind, def string) string
+	// JSONTimeLayout is the layout of a time kept inside JSON, such that
+	// JSONField reads it as the dialect's time values compare.
+	JSONTimeLayout() string
 }
 
 // NormalizeType lowercases a type name and removes spaces after commas, for
@@ -205,4 +213,13 @@ func AppendLimitOffset(b []byte, limit, offset int, noLimit string) []byte {
 		b = strconv.AppendInt(append(b, " OFFSET "...), int64(offset), 10)
 	}
 	return b
+}
+
+// WithDefault wraps a JSONField expression in the default for an absent
+// key: absent is the condition, true where the key is absent.
+func WithDefault(expr, absent, def string) string {
+	if def == "" {
+		return expr
+	}
+	return "CASE WHEN " + absent + " THEN " + def + " ELSE " + expr + " END"
 }

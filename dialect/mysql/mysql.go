@@ -199,3 +199,29 @@ func (d Dialect) AppendString(b []byte, s string) []byte {
 	}
 	return append(b, '\'')
 }
+
+// JSONField reads a key with JSON_VALUE (text) and casts it; a JSON bool
+// reads as the text true or false.
+func (Dialect) JSONField(col, key string, k dialect.Kind, def string) string {
+	return dialect.WithDefault(jsonField(col, key, k), "JSON_EXTRACT("+col+", '$."+key+"') IS NULL", def)
+}
+
+func jsonField(col, key string, k dialect.Kind) string {
+	text := "JSON_VALUE(" + col + ", '$." + key + "')"
+	switch k {
+	case dialect.Bool:
+		return "(" + text + " = 'true')"
+	case dialect.Int16, dialect.Int32, dialect.Int64:
+		return "CAST(" + text + " AS SIGNED)"
+	case dialect.Float32, dialect.Float64:
+		return "CAST(" + text + " AS DOUBLE)"
+	case dialect.Time:
+		return "CAST(" + text + " AS DATETIME(6))"
+	case dialect.JSON:
+		return "JSON_EXTRACT(" + col + ", '$." + key + "')"
+	}
+	return text
+}
+
+// JSONTimeLayout: UTC, microseconds, no zone, as DATETIME(6) reads it.
+func (Dialect) JSONTimeLayout() string { return "2006-01-02 15:04:05.000000" }

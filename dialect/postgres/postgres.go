@@ -159,3 +159,31 @@ func (d Dialect) AlterColumnType(qtable string, c dialect.Column, _ string) []st
 // backslashes literally in '…' (standard_conforming_strings, on by default
 // since 9.1).
 func (Dialect) AppendString(b []byte, s string) []byte { return dialect.AppendStandardString(b, s) }
+
+// JSONField reads a jsonb key as text and casts it; times are kept in UTC
+// without a zone.
+func (Dialect) JSONField(col, key string, k dialect.Kind, def string) string {
+	return dialect.WithDefault(jsonField(col, key, k), col+"->'"+key+"' IS NULL", def)
+}
+
+func jsonField(col, key string, k dialect.Kind) string {
+	text := col + "->>'" + key + "'"
+	switch k {
+	case dialect.Bool:
+		return "CAST(" + text + " AS boolean)"
+	case dialect.Int16, dialect.Int32, dialect.Int64:
+		return "CAST(" + text + " AS bigint)"
+	case dialect.Float32, dialect.Float64:
+		return "CAST(" + text + " AS double precision)"
+	case dialect.Time:
+		return "(CAST(" + text + " AS timestamp) AT TIME ZONE 'UTC')"
+	case dialect.UUID:
+		return "CAST(" + text + " AS uuid)"
+	case dialect.JSON:
+		return col + "->'" + key + "'"
+	}
+	return text
+}
+
+// JSONTimeLayout: UTC, microseconds, no zone.
+func (Dialect) JSONTimeLayout() string { return "2006-01-02 15:04:05.000000" }

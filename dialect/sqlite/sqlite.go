@@ -115,3 +115,18 @@ func (Dialect) AlterColumnType(string, dialect.Column, string) []string { return
 
 // AppendString renders a standard string literal: SQLite has no escapes.
 func (Dialect) AppendString(b []byte, s string) []byte { return dialect.AppendStandardString(b, s) }
+
+// JSONField reads a key with json_extract, which gives SQLite's own value
+// of it (a JSON true is 1).
+func (Dialect) JSONField(col, key string, k dialect.Kind, def string) string {
+	return dialect.WithDefault(jsonField(col, key, k), "json_type("+col+", '$."+key+"') IS NULL", def)
+}
+
+func jsonField(col, key string, _ dialect.Kind) string {
+	return "json_extract(" + col + ", '$." + key + "')"
+}
+
+// JSONTimeLayout is the layout the driver writes times in
+// (_time_format=sqlite), in UTC, so that a time kept in JSON compares with
+// a bound time.Time as a column's does.
+func (Dialect) JSONTimeLayout() string { return "2006-01-02 15:04:05.999999999-07:00" }

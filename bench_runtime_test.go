@@ -97,3 +97,72 @@ func BenchmarkRuntimeMappingChurn(b *testing.B) {
 		b.ReportMetric(float64(s.Builds-start.Builds), "builds")
 	}
 }
+
+// BenchmarkPropagation is the time from a custom field's AddField
+// returning in one process to another process's next Get for the tenant
+// reading the field, on PostgreSQL (LISTEN/NOTIFY) and, for comparison, on
+// PostgreSQL polled every DefaultPollInterval. ns/op is that delay.
+//
+//	go test -run XXX -bench Propagation -benchtime 50x .
+func BenchmarkPropagation(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		mode tenantmap.WatchMode
+	}{{"listen", tenantmap.WatchListen}, {"poll", tenantmap.WatchPoll}} {
+		b.Run(mode.name, func(b *testing.B) {
+			ctx := context.Background()
+			u := newPostgresDatabase(b)
+			open := func(m tenantmap.WatchMode) (*tenantmap.DB, *tenantmap.Table[Note]) {
+				cfg, err := tenantmap.ParseConfig(u)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cfg.Watch = m
+				db, err := tenantmap.OpenConfig(ctx, cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { db.Close() })
+				notes, err := tenantmap.Register[Note](db, tenantmap.TablePerTenant("{tenant}_note"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				return db, notes
+			}
+			a, na := open(tenantmap.WatchOff)
+			_, nb := open(mode.mode)
+			if _, err := a.Tenants().Create(ctx, "acme"); err != nil {
+				b.Fatal(err)
+			}
+			tctx := tenantmap.WithTenant(ctx, "acme")
+			n := &Note{Body: "x"}
+			if err := na.Insert(tctx, n); err != nil {
+				b.Fatal(err)
+			}
+			sees := func(want bool) bool {
+				got, err := nb.Get(tctx, n.ID)
+				if err != nil {
+					b.Fatal(err)
+				}
+				return got.Extra.Has("sla") == want
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				if err := a.Tenants().AddField(ctx, "acme", "note", tenantmap.FieldDef{Name: "sla", Type: "int64", Nullable: true}); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				for !sees(true) {
+				}
+				b.StopTimer()
+				if err := a.Tenants().DropField(ctx, "acme", "note", "sla"); err != nil {
+					b.Fatal(err)
+				}
+				for !sees(false) {
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}

@@ -337,7 +337,7 @@ func (db *DB) applyFieldChange(ctx context.Context, cat, tables querier, id stri
 		return err
 	}
 	_, err = cat.exec(ctx, db.cat.bumpSQL, id)
-	return err
+	return db.cat.logged(ctx, cat, id, err)
 }
 
 // fieldDDL runs a custom field change's DDL on q: in a shared table, the
@@ -358,7 +358,12 @@ func (db *DB) fieldDDL(ctx context.Context, q querier, mp *mapping, next *Model,
 			return nil
 		}
 		if db.cat.lockSQL != "" {
+			// Another tenant of the table may be adding it: wait for its
+			// commit, then look again.
 			if _, err := q.exec(ctx, db.cat.lockSQL); err != nil {
+				return err
+			}
+			if cols, err = columnsOf(ctx, q, d, mp.schema, mp.table); err != nil || has(packedColumn) {
 				return err
 			}
 		}

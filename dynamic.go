@@ -46,7 +46,7 @@ func goTypeOf(k dialect.Kind) reflect.Type {
 func (f *field) bagArg(base unsafe.Pointer) (any, error) {
 	vals := f.values(base)
 	if f.packed != nil {
-		return packFields(f, vals)
+		return packFields(f, f.packed, vals)
 	}
 	x := vals.m[f.column]
 	if r, ok := x.(json.RawMessage); ok {
@@ -55,11 +55,11 @@ func (f *field) bagArg(base unsafe.Pointer) (any, error) {
 	return x, nil
 }
 
-// packFields renders a shared table's custom fields as one JSON object, by
-// the fields' keys; NULL when none is set.
-func packFields(in *field, vals *values) (any, error) {
-	obj := make(map[string]any, len(in.packed))
-	for _, f := range in.packed {
+// packFields renders fields, custom fields kept in the shared table's
+// column in, as one JSON object, by the fields' keys, NULL values included.
+func packFields(in *field, fields []*field, vals *values) (any, error) {
+	obj := make(map[string]any, len(fields))
+	for _, f := range fields {
 		switch x := vals.m[f.column].(type) {
 		case nil:
 			obj[f.key] = nil // null; an absent key (a row older than the field) reads as its default

@@ -78,7 +78,7 @@ func (ts *Tenants) setStatus(ctx context.Context, id, from, to string, purgeAfte
 		return err
 	}
 	if n == 1 {
-		return nil
+		return db.cat.logged(ctx, db.be, id, nil)
 	}
 	t, err := db.cat.get(ctx, db.be, id)
 	if err != nil {
@@ -120,6 +120,9 @@ func (ts *Tenants) Purge(ctx context.Context, now time.Time) ([]string, error) {
 		}
 		if n != 1 {
 			continue
+		}
+		if err := db.cat.logged(ctx, db.be, id, nil); err != nil {
+			return purged, opError("purge tenant", id, "", err)
 		}
 		db.reg.InvalidateTenant(id)
 		if err := ts.drop(ctx, id, ConfirmDrop(id), true); err != nil {

@@ -1201,6 +1201,9 @@ func (db *DB) migrateStepwise(ctx context.Context, migs *migrationSet, id string
 	if _, err := conn.exec(ctx, db.cat.migratedSQL, to, id, to); err != nil {
 		return "", err
 	}
+	if err := db.cat.logged(ctx, conn, id, nil); err != nil {
+		return "", err
+	}
 	return ResultMigrated, nil
 }
 

@@ -627,7 +627,8 @@ func (f *field) applyDefault(base unsafe.Pointer) {
 // or unset).
 func (f *field) isZero(base unsafe.Pointer) bool {
 	if f.bag {
-		return f.values(base).m[f.column] == nil
+		x := f.values(base).m[f.column]
+		return x == nil || x == ""
 	}
 	return reflectAt(f, base).IsZero()
 }

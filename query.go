@@ -108,7 +108,7 @@ func appendOrder(b []byte, d dialect.Dialect, m *Model, o string) ([]byte, error
 		return nil, fmt.Errorf("%w: order %q: want a column, optionally ASC or DESC", ErrInvalidQuery, o)
 	}
 	f := m.byCol[fields[0]]
-	if f == nil {
+	if f == nil || f.packed != nil {
 		return nil, fmt.Errorf("%w: order %q: %s has no column %q (columns: %s)", ErrInvalidQuery, o, m.name, fields[0], strings.Join(m.Columns(), ", "))
 	}
 	b = d.AppendIdent(b, f.column)

@@ -277,8 +277,11 @@ func coerce(k dialect.Kind, size int, x any) (any, string) {
 		if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
 			return nil, "not valid UTF-8 text (or holds a NUL byte)"
 		}
-		if k == dialect.UUID && !isUUID(s) {
-			return nil, fmt.Sprintf("%q is not a UUID", truncate(s, 40))
+		if k == dialect.UUID {
+			if !isUUID(s) {
+				return nil, fmt.Sprintf("%q is not a UUID", truncate(s, 40))
+			}
+			s = strings.ToLower(s) // one spelling: SQLite compares UUIDs as text
 		}
 		if size > 0 && utf8.RuneCountInString(s) > size {
 			return nil, fmt.Sprintf("%d characters, more than its size %d", utf8.RuneCountInString(s), size)
@@ -298,6 +301,9 @@ func coerce(k dialect.Kind, size int, x any) (any, string) {
 		f, ok := coerceFloat(x)
 		if !ok {
 			return nil, fmt.Sprintf("want a finite number, not %s", describeValue(x))
+		}
+		if k == dialect.Float32 && math.Abs(f) > math.MaxFloat32 {
+			return nil, fmt.Sprintf("%g is out of range for float32", f)
 		}
 		return f, ""
 	case dialect.Bool:

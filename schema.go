@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -217,6 +218,9 @@ func NewModel(s Schema) (*Model, error) {
 	if len(keys) == 0 {
 		if f := m.byCol["id"]; f != nil {
 			keys = append(keys, f)
+			if i := slices.IndexFunc(s.Fields, func(fd FieldDef) bool { return fd.Name == "id" }); s.Fields[i].Index || s.Fields[i].Unique {
+				errs = append(errs, errors.New(`field "id": the key is indexed already`))
+			}
 		}
 	}
 	switch {
@@ -324,6 +328,10 @@ func compileFieldDef(fd FieldDef, i int) (*field, []error) {
 		d, err := parseDefault(f.typ, kind, s)
 		if err != nil {
 			fail("default %q: %v", s, err)
+			return nil, errs
+		}
+		if d.value.IsValid() && kind == dialect.Float32 && math.Abs(d.value.Float()) > math.MaxFloat32 {
+			fail("default %g is out of range for float32", d.value.Float())
 			return nil, errs
 		}
 		if d.value.IsValid() && d.value.Kind() == reflect.Int64 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strings"
 	"unsafe"
 
 	"github.com/tenantmap/tenantmap/dialect"
@@ -65,6 +66,15 @@ func (t *Table[T]) fail(op string, ctx context.Context, err error) error {
 	return opError(op, id, t.b.model.name, err)
 }
 
+// keyArg is a key as the record keeps it: a run-time model's UUID key
+// is kept in lower case.
+func keyArg(m *Model, key any) any {
+	if s, ok := key.(string); ok && m.pk.bag && m.pk.kind == dialect.UUID && isUUID(s) {
+		return strings.ToLower(s)
+	}
+	return key
+}
+
 // retryStale reports whether a call that failed with err runs again: err
 // says its statement named a table or column the tenant's database does not
 // have, as when the mapping was built before another process changed the
@@ -122,6 +132,7 @@ func (t *Table[T]) Get(ctx context.Context, key any) (*T, error) {
 			return nil, t.fail("get", ctx, err)
 		}
 		v := new(T)
+		key := keyArg(mp.model, key)
 		var r row
 		if mp.shared {
 			r = q.queryRow(ctx, mp.getSQL, mp.tenant, key)
@@ -275,7 +286,7 @@ func (t *Table[T]) UpdateColumns(ctx context.Context, v *T, columns ...string) e
 		fields := make([]*field, 0, len(columns))
 		for i, c := range columns {
 			f := m.byCol[c]
-			if f == nil || f.pk || slices.Contains(columns[:i], c) {
+			if f == nil || f.pk || f.packed != nil || slices.Contains(columns[:i], c) {
 				return t.fail("update", ctx, fmt.Errorf("%w: %q is not an updatable column of %s, or is named twice", ErrInvalidQuery, c, m.name))
 			}
 			fields = append(fields, f)
@@ -284,26 +295,44 @@ func (t *Table[T]) UpdateColumns(ctx context.Context, v *T, columns ...string) e
 			return t.fail("update", ctx, err)
 		}
 		args := make([]any, 0, len(columns)+1)
-		var wrote []*field
+		var members []*field // a shared table's custom fields, set in its JSON column
 		for _, f := range fields {
 			if f.in != nil {
-				f = f.in // a shared table's custom field: its JSON column is written whole
-			}
-			if slices.Contains(wrote, f) {
+				members = append(members, f)
 				continue
 			}
-			wrote = append(wrote, f)
 			a, err := f.arg(base)
 			if err != nil {
 				return t.fail("update", ctx, err)
 			}
 			args = append(args, a)
-			if len(wrote) > 1 {
+			if len(args) > 1 {
 				b = append(b, ',')
 			}
 			b = d.AppendIdent(b, f.column)
 			b = append(b, '=')
 			b = d.AppendPlaceholder(b, len(args))
+		}
+		if len(members) > 0 {
+			in := members[0].in
+			obj, err := packFields(in, members, members[0].values(base))
+			if err != nil {
+				return t.fail("update", ctx, err)
+			}
+			keys := make([]string, len(members))
+			for i, f := range members {
+				keys[i] = f.key
+			}
+			if len(args) > 0 {
+				b = append(b, ',')
+			}
+			col := dialect.Quote(d, in.column)
+			b = append(b, col...)
+			b = append(b, '=')
+			b = d.AppendJSONSet(b, col, keys, func(b []byte) []byte {
+				args = append(args, obj)
+				return d.AppendPlaceholder(b, len(args))
+			})
 		}
 		key, _ := m.pk.arg(base)
 		args = append(args, key)
@@ -337,6 +366,7 @@ func (t *Table[T]) Delete(ctx context.Context, key any) error {
 			return t.fail("delete", ctx, err)
 		}
 		var n int64
+		key := keyArg(mp.model, key)
 		if mp.shared {
 			n, err = q.exec(ctx, mp.deleteSQL, mp.tenant, key)
 		} else {

@@ -512,7 +512,7 @@ func (ts *Tenants) drop(ctx context.Context, id string, confirm DropConfirmation
 				return err
 			}
 		}
-		return nil
+		return db.cat.logged(ctx, tx, id, nil)
 	})
 	db.reg.InvalidateTenant(id)
 	return err

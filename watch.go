@@ -21,7 +21,8 @@ import (
 // (a migration, a custom field, a suspension, a restore) or removes the row
 // (a drop). A trigger on the catalog's tenant table turns each such change
 // into a row of the change log (ChangeTable) and, on PostgreSQL, a
-// notification on the catalog's channel, sent when the change commits. Each
+// notification on the catalog's channel, sent when the change commits; on
+// MySQL the statements that change a tenant write the log themselves. Each
 // DB watches one or the other and drops the changed tenant's mappings.
 
 // ChangeTable is the catalog's change log: one row per change to a tenant.
@@ -83,10 +84,9 @@ func (c *catalog) changeDDL() []string {
 				"RETURN NEW; END $tm$",
 			"CREATE OR REPLACE TRIGGER "+q("tenantmap_changed")+" AFTER UPDATE OR DELETE ON "+t+" FOR EACH ROW EXECUTE FUNCTION "+fn+"()")
 	case "mysql":
-		stmts = append(stmts,
-			"CREATE TRIGGER IF NOT EXISTS "+q("tenantmap_changed")+" AFTER UPDATE ON "+t+" FOR EACH ROW "+
-				"INSERT INTO "+log+" ("+q("tenant_id")+") SELECT NEW."+q("id")+" FROM DUAL WHERE NEW."+q("version")+" <> OLD."+q("version"),
-			"CREATE TRIGGER IF NOT EXISTS "+q("tenantmap_dropped")+" AFTER DELETE ON "+t+" FOR EACH ROW "+insert("OLD"))
+		// No trigger: MySQL's need privileges (TRIGGER, and SUPER where
+		// binary logging is on) an application's user often lacks. The
+		// statements that change a tenant log it themselves (logged).
 	default:
 		stmts = append(stmts,
 			"CREATE TRIGGER IF NOT EXISTS "+q("tenantmap_changed")+" AFTER UPDATE OF "+q("version")+" ON "+q(CatalogTable)+
@@ -94,6 +94,17 @@ func (c *catalog) changeDDL() []string {
 			"CREATE TRIGGER IF NOT EXISTS "+q("tenantmap_dropped")+" AFTER DELETE ON "+q(CatalogTable)+" BEGIN "+insert("OLD")+"; END")
 	}
 	return stmts
+}
+
+// logged records a change to tenant id in the change log where no trigger
+// does (MySQL), on q: in the change's own transaction where it has one. It
+// passes err through, and logs nothing after one.
+func (c *catalog) logged(ctx context.Context, q querier, id string, err error) error {
+	if err != nil || c.d.Name() != "mysql" {
+		return err
+	}
+	_, err = q.exec(ctx, "INSERT INTO "+qualifiedIdent(c.d, c.schema, ChangeTable)+" ("+dialect.Quote(c.d, "tenant_id")+") VALUES (?)", id)
+	return err
 }
 
 // hasChangeLog reports whether the catalog has its change log and
@@ -107,7 +118,7 @@ func (c *catalog) hasChangeLog(ctx context.Context, q querier) (bool, error) {
 		stmt = "SELECT COUNT(*) FROM pg_trigger WHERE tgname = 'tenantmap_changed' AND tgrelid = to_regclass($1)"
 		args = []any{qualifiedIdent(c.d, c.schema, CatalogTable)}
 	case "mysql":
-		stmt = "SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_schema = DATABASE() AND trigger_name = 'tenantmap_dropped'"
+		stmt = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '" + ChangeTable + "'"
 	default:
 		stmt = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'tenantmap_dropped'"
 	}

@@ -158,6 +158,11 @@ type Dialect interface {
 	// key is absent ("" for NULL), NULL where it holds null. key is made of
 	// a-z and 0-9.
 	JSONField(col, key string, k Kind, def string) string
+	// AppendJSONSet appends an expression: the JSON object in column col
+	// (quoted; NULL reads as {}) with each of keys set to its value in the
+	// JSON object that obj appends (a placeholder, appended once per use),
+	// JSON nulls included. keys are made of a-z and 0-9.
+	AppendJSONSet(b []byte, col string, keys []string, obj func([]byte) []byte) []byte
 	// JSONTimeLayout is the layout of a time kept inside JSON, such that
 	// JSONField reads it as the dialect's time values compare.
 	JSONTimeLayout() string

@@ -210,7 +210,8 @@ func jsonField(col, key string, k dialect.Kind) string {
 	text := "JSON_VALUE(" + col + ", '$." + key + "')"
 	switch k {
 	case dialect.Bool:
-		return "(" + text + " = 'true')"
+		// MariaDB's JSON_VALUE gives a JSON true as 1, MySQL's as true.
+		return "(CASE " + text + " WHEN 'true' THEN 1 WHEN '1' THEN 1 WHEN 'false' THEN 0 WHEN '0' THEN 0 END)"
 	case dialect.Int16, dialect.Int32, dialect.Int64:
 		return "CAST(" + text + " AS SIGNED)"
 	case dialect.Float32, dialect.Float64:
@@ -218,10 +219,28 @@ func jsonField(col, key string, k dialect.Kind) string {
 	case dialect.Time:
 		return "CAST(" + text + " AS DATETIME(6))"
 	case dialect.JSON:
-		return "JSON_EXTRACT(" + col + ", '$." + key + "')"
+		return "NULLIF(JSON_EXTRACT(" + col + ", '$." + key + "'), 'null')"
 	}
 	return text
 }
 
 // JSONTimeLayout: UTC, microseconds, no zone, as DATETIME(6) reads it.
 func (Dialect) JSONTimeLayout() string { return "2006-01-02 15:04:05.000000" }
+
+// AppendJSONSet sets each key from the object with JSON_SET, reading it
+// with JSON_EXTRACT, whose result JSON_SET takes as JSON, not text.
+func (Dialect) AppendJSONSet(b []byte, col string, keys []string, obj func([]byte) []byte) []byte {
+	b = append(b, "JSON_SET(COALESCE("...)
+	b = append(b, col...)
+	b = append(b, ", '{}')"...)
+	for _, k := range keys {
+		b = append(b, ", '$."...)
+		b = append(b, k...)
+		b = append(b, "', JSON_EXTRACT("...)
+		b = obj(b)
+		b = append(b, ", '$."...)
+		b = append(b, k...)
+		b = append(b, "')"...)
+	}
+	return append(b, ')')
+}

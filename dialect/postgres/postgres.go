@@ -180,10 +180,20 @@ func jsonField(col, key string, k dialect.Kind) string {
 	case dialect.UUID:
 		return "CAST(" + text + " AS uuid)"
 	case dialect.JSON:
-		return col + "->'" + key + "'"
+		return "NULLIF(" + col + "->'" + key + "', 'null'::jsonb)"
 	}
 	return text
 }
 
 // JSONTimeLayout: UTC, microseconds, no zone.
 func (Dialect) JSONTimeLayout() string { return "2006-01-02 15:04:05.000000" }
+
+// AppendJSONSet concatenates the objects: || keeps the right side's keys,
+// nulls included.
+func (Dialect) AppendJSONSet(b []byte, col string, _ []string, obj func([]byte) []byte) []byte {
+	b = append(b, "COALESCE("...)
+	b = append(b, col...)
+	b = append(b, ", '{}'::jsonb) || CAST("...)
+	b = obj(b)
+	return append(b, " AS jsonb)"...)
+}

@@ -130,3 +130,21 @@ func jsonField(col, key string, _ dialect.Kind) string {
 // (_time_format=sqlite), in UTC, so that a time kept in JSON compares with
 // a bound time.Time as a column's does.
 func (Dialect) JSONTimeLayout() string { return "2006-01-02 15:04:05.999999999-07:00" }
+
+// AppendJSONSet sets each key from the object with json_set, reading it
+// with ->, whose result json_set takes as JSON, not text.
+func (Dialect) AppendJSONSet(b []byte, col string, keys []string, obj func([]byte) []byte) []byte {
+	b = append(b, "json_set(COALESCE("...)
+	b = append(b, col...)
+	b = append(b, ", '{}')"...)
+	for _, k := range keys {
+		b = append(b, ", '$."...)
+		b = append(b, k...)
+		b = append(b, "', "...)
+		b = obj(b)
+		b = append(b, " -> '$."...)
+		b = append(b, k...)
+		b = append(b, '\'')
+	}
+	return append(b, ')')
+}

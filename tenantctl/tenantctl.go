@@ -157,7 +157,7 @@ func Command(app App) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.PersistentFlags().StringVar(&c.url, "url", "", "database URL (sqlite:FILE, postgres://…, mysql://…); default $"+EnvURL+" or "+orDefault(app.DefaultURL, DefaultURL))
 	root.PersistentFlags().BoolVar(&c.asJSON, "json", false, "print the result as JSON, for scripts")
-	root.AddCommand(c.tenantsCommand(), c.migrateCommand(), c.statusCommand(), c.driftCommand())
+	root.AddCommand(c.tenantsCommand(), c.fieldsCommand(), c.migrateCommand(), c.statusCommand(), c.driftCommand())
 	closeAfter(root, c)
 	return root
 }

@@ -1362,3 +1362,70 @@ func TestDatabaseFromEnvironment(t *testing.T) {
 		}
 	})
 }
+
+// ---------------------------------------------------------------------------
+// Custom fields
+
+func TestFields(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, func(t *testing.T, u string) {
+		c := tool{url: u}
+		c.expect(t, 0, "tenants", "create", "a", "b")
+		r := c.expect(t, 0, "fields", "add", "a", "case", "region", "string", "--size", "20", "--default", "eu", "--index")
+		if r.stdout != "a: case.region added (string)\n" {
+			t.Errorf("fields add output:\n%s", r)
+		}
+		c.expect(t, 0, "fields", "add", "a", "case", "score", "int64", "--nullable")
+		r = c.expect(t, 0, "fields", "list", "a", "case")
+		wantRow(t, r, "NAME", "TYPE", "SIZE", "NULLABLE", "DEFAULT", "INDEXED")
+		wantRow(t, r, "region", "string", "20", "false", "eu", "true")
+		wantRow(t, r, "score", "int64", "true") // no size: the columns close up
+		var fs []tenantmap.FieldDef
+		decodeJSON(t, c.expect(t, 0, "fields", "list", "b", "case", "--json"), &fs)
+		if len(fs) != 0 {
+			t.Errorf("b has a's fields: %+v", fs)
+		}
+		c.expect(t, 0, "fields", "rename", "a", "case", "score", "points")
+		c.expect(t, 0, "fields", "drop", "a", "case", "region")
+		decodeJSON(t, c.expect(t, 0, "fields", "list", "a", "case", "--json"), &fs)
+		if len(fs) != 1 || fs[0].Name != "points" || fs[0].Type != "int64" || !fs[0].Nullable {
+			t.Errorf("after rename and drop: %+v", fs)
+		}
+		// The application reads the field through its Extra.
+		db, tables := openApp(t, u)
+		ctx := tenantmap.WithTenant(context.Background(), "a")
+		cs := &casetracker.Case{Title: "x"}
+		cs.Extra.Set("points", 7)
+		if err := tables.Cases.Insert(ctx, cs); err != nil {
+			t.Fatal(err)
+		}
+		got, err := tables.Cases.Get(ctx, cs.ID)
+		if err != nil || got.Extra.Int64("points") != 7 {
+			t.Fatalf("the app reads %v, %v", got, err)
+		}
+		db.Close()
+		for _, bad := range [][]string{
+			{"fields", "add", "a", "case", "title", "string", "--nullable"},   // the model's own field
+			{"fields", "add", "a", "case", "x y", "string", "--nullable"},     // not a name
+			{"fields", "add", "a", "case", "n", "decimal", "--nullable"},      // not a type
+			{"fields", "add", "a", "case", "n", "int64"},                      // neither nullable nor defaulted
+			{"fields", "add", "a", "nomodel", "n", "int64", "--nullable"},     // no such model
+			{"fields", "rename", "a", "case", "nothere", "n"},                 // no such field
+			{"fields", "add", "a", "comment", "n", "int64", "--nullable"},     // a struct without Extra
+			{"fields", "add", "a", "case", "n", "int64", "--default", "many"}, // a default that is not an int
+		} {
+			r := c.expect(t, 2, bad...)
+			if r.stderr == "" {
+				t.Errorf("%v: no message", bad)
+			}
+		}
+		r = c.expect(t, 4, "fields", "add", "nobody", "case", "n", "int64", "--nullable")
+		if !strings.Contains(r.stderr, `"nobody"`) {
+			t.Errorf("want the missing tenant named:\n%s", r)
+		}
+		decodeJSON(t, c.expect(t, 0, "fields", "list", "a", "case", "--json"), &fs)
+		if len(fs) != 1 {
+			t.Errorf("refused commands changed the fields: %+v", fs)
+		}
+	})
+}

@@ -15,11 +15,12 @@ import (
 // Case is a support case.
 type Case struct {
 	ID          int64
-	Title       string     `tm:",size:200"`
-	Status      string     `tm:",size:20,index,default:open"`
-	Priority    int        `tm:",index:by_priority,default:3"` // release 2
-	SLADeadline *time.Time // release 3: when the case must be answered by
-	CreatedAt   time.Time  `tm:",default:now"`
+	Title       string          `tm:",size:200"`
+	Status      string          `tm:",size:20,index,default:open"`
+	Priority    int             `tm:",index:by_priority,default:3"` // release 2
+	SLADeadline *time.Time      // release 3: when the case must be answered by
+	CreatedAt   time.Time       `tm:",default:now"`
+	Extra       tenantmap.Extra // each tenant's custom fields (tenantctl fields add)
 }
 
 // Comment is a comment on a case (release 4).

@@ -194,7 +194,14 @@ func (db *DB) Migrate(ctx context.Context, o MigrateOptions) (*MigrateReport, er
 	if r.o.Parallel <= 0 {
 		r.o.Parallel = DefaultMigrateParallel
 	}
+	var stop func()
+	if !o.DryRun {
+		stop = db.announce(ctx)
+	}
 	err = r.run(ctx, tenants, shared, target)
+	if stop != nil {
+		stop()
+	}
 	slices.SortFunc(rep.Tenants, func(a, b TenantMigration) int { return strings.Compare(a.Tenant, b.Tenant) })
 	rep.Elapsed = time.Since(start)
 	if err == nil && (rep.Count(ResultFailed) > 0 || rep.Count(ResultSkipped) > 0) {

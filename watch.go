@@ -80,7 +80,12 @@ func (c *catalog) changeDDL() []string {
 		stmts = append(stmts,
 			"CREATE OR REPLACE FUNCTION "+fn+"() RETURNS trigger LANGUAGE plpgsql AS $tm$ BEGIN "+
 				"IF TG_OP = 'DELETE' THEN "+insert("OLD")+"; PERFORM pg_notify("+channel+", OLD."+q("id")+"); RETURN OLD; END IF; "+
-				"IF NEW."+q("version")+" <> OLD."+q("version")+" THEN "+insert("NEW")+"; PERFORM pg_notify("+channel+", NEW."+q("id")+"); END IF; "+
+				"IF NEW."+q("version")+" <> OLD."+q("version")+" THEN "+insert("NEW")+"; "+
+				// A migration's commits are not made to notify one by one:
+				// a notifying commit takes a lock every other one waits for.
+				// Migrate tells listeners to read the log instead (announce).
+				"IF NEW."+q("schema_version")+" = OLD."+q("schema_version")+" AND NEW."+q("migration_step")+" = OLD."+q("migration_step")+
+				" THEN PERFORM pg_notify("+channel+", NEW."+q("id")+"); END IF; END IF; "+
 				"RETURN NEW; END $tm$",
 			"CREATE OR REPLACE TRIGGER "+q("tenantmap_changed")+" AFTER UPDATE OR DELETE ON "+t+" FOR EACH ROW EXECUTE FUNCTION "+fn+"()")
 	case "mysql":
@@ -94,6 +99,41 @@ func (c *catalog) changeDDL() []string {
 			"CREATE TRIGGER IF NOT EXISTS "+q("tenantmap_dropped")+" AFTER DELETE ON "+q(CatalogTable)+" BEGIN "+insert("OLD")+"; END")
 	}
 	return stmts
+}
+
+// announceEvery is how often a migration on PostgreSQL tells listeners to
+// read the change log.
+const announceEvery = 100 * time.Millisecond
+
+// announce tells PostgreSQL listeners to read the change log, every
+// announceEvery until the returned function is called, and once more then:
+// Migrate's changes are logged, not notified one by one.
+func (db *DB) announce(ctx context.Context) (stop func()) {
+	if db.dialect.Name() != "postgres" {
+		return func() {}
+	}
+	ctx = context.WithoutCancel(ctx)
+	stmt := "SELECT pg_notify(" + string(db.dialect.AppendString(nil, notifyChannel(db.cfg.Schema))) + ", '')"
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(announceEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				_, _ = db.be.exec(ctx, stmt)
+				return
+			case <-t.C:
+				_, _ = db.be.exec(ctx, stmt)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
 }
 
 // logged records a change to tenant id in the change log where no trigger
@@ -230,8 +270,14 @@ func (w *watcher) listenLoop(ctx context.Context, conn *pgx.Conn) {
 			if err != nil {
 				break
 			}
-			w.apply(n.Payload)
 			backoff = 50 * time.Millisecond
+			if n.Payload == "" { // a migration's changes: read them from the log
+				if err := w.poll(ctx); err != nil && ctx.Err() == nil {
+					w.reset()
+				}
+				continue
+			}
+			w.apply(n.Payload)
 		}
 		conn.Close(context.Background())
 		if ctx.Err() != nil {

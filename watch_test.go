@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"github.com/jackc/pgx/v5"
+	"github.com/tenantmap/tenantmap/dialect"
 	"sync"
 	"testing"
 	"time"
@@ -302,4 +303,38 @@ func TestWatchPollOnPostgres(t *testing.T) {
 		return err == nil && got.Extra.Has("sla")
 	})
 	t.Logf("polling every 20 ms: %v", took)
+}
+
+// A migration reaches the other processes too: on PostgreSQL not by a
+// notification per tenant (a notifying commit takes a lock every other
+// notifying commit waits for) but by Migrate telling listeners to read the
+// change log.
+func TestWatchMigrationReachesOtherProcess(t *testing.T) {
+	for _, name := range []string{"postgres/table", "sqlite/table", "mysql/table"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := backendNamed(t, name)
+			a, other, _, nb := twoProcesses(t, b, nil, "t1", "t2", "t3")
+			for _, id := range []string{"t1", "t2", "t3"} {
+				if _, err := nb.Count(tctx(id), tenantmap.Query{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := other.WatchStats().Changes
+			if err := a.SetMigrations(tenantmap.Migration{Version: 1, Name: "note tags", Steps: []tenantmap.Step{
+				tenantmap.AddColumn("note", tenantmap.Column{Name: "tags", Kind: dialect.String, Nullable: true}),
+			}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.Migrate(context.Background(), tenantmap.MigrateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the other process learns of the three migrations", func() bool {
+				return other.WatchStats().Changes >= before+3
+			})
+			if n := other.Registry().Stats().Size; n != 0 {
+				t.Errorf("the other process still holds %d mappings of migrated tenants", n)
+			}
+		})
+	}
 }

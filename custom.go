@@ -113,8 +113,12 @@ func (ts *Tenants) CustomFields(ctx context.Context, id, model string) ([]FieldD
 	if b == nil {
 		return nil, opError("custom fields", id, model, fmt.Errorf("%w: no model named %q is registered", ErrInvalidField, model))
 	}
-	if _, err := db.cat.read(ctx, db.be, id); err != nil {
+	rec, err := db.cat.read(ctx, db.be, id)
+	if err != nil {
 		return nil, opError("custom fields", id, model, err)
+	}
+	if rec.Status != StatusActive && rec.Status != StatusSuspended {
+		return nil, opError("custom fields", id, model, fmt.Errorf("%w: %q is %s", ErrTenantNotFound, id, rec.Status))
 	}
 	p, _, err := db.cat.placement(ctx, db.be, id, model)
 	if err != nil {
@@ -156,6 +160,8 @@ func (ts *Tenants) AddField(ctx context.Context, id, model string, fd FieldDef) 
 			return nil, fieldChange{}, fmt.Errorf("%w: %q: a custom field cannot be the key", ErrInvalidField, fd.Name)
 		case !fd.Nullable && fd.Default == nil:
 			return nil, fieldChange{}, fmt.Errorf("%w: %q is not nullable and has no default: the rows already there would have no value", ErrInvalidField, fd.Name)
+		case fd.Default == "now":
+			return nil, fieldChange{}, fmt.Errorf("%w: %q: a custom field's default is a constant, which the rows already there get too; make a time field nullable and set it on insert", ErrInvalidField, fd.Name)
 		case shared && (fd.Index || fd.Unique):
 			return nil, fieldChange{}, fmt.Errorf("%w: %q: a shared table keeps custom fields in its JSON column, which is not indexed per tenant", ErrInvalidField, fd.Name)
 		}

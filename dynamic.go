@@ -113,9 +113,11 @@ func unpackFields(in *field, raw []byte, vals *values) error {
 	return nil
 }
 
+// bagDefault gives an unset field its default; a NULL set on purpose stays
+// NULL where the field may be NULL.
 func (f *field) bagDefault(base unsafe.Pointer) {
 	vals := f.values(base)
-	if vals.m[f.column] != nil {
+	if x, set := vals.m[f.column]; set && (x != nil || f.nullable) {
 		return
 	}
 	if f.def.now {

@@ -54,6 +54,35 @@ func (v *values) Set(name string, x any) {
 // SetNull sets the named field to NULL.
 func (v *values) SetNull(name string) { v.Set(name, nil) }
 
+// SetString sets a string (or uuid) field.
+func (v *values) SetString(name, s string) { v.Set(name, s) }
+
+// SetInt64 sets an integer field.
+func (v *values) SetInt64(name string, n int64) { v.Set(name, n) }
+
+// SetFloat64 sets a number field.
+func (v *values) SetFloat64(name string, f float64) { v.Set(name, f) }
+
+// SetBool sets a bool field.
+func (v *values) SetBool(name string, b bool) { v.Set(name, b) }
+
+// SetTime sets a time field.
+func (v *values) SetTime(name string, t time.Time) { v.Set(name, t) }
+
+// SetBytes sets a bytes field.
+func (v *values) SetBytes(name string, b []byte) { v.Set(name, b) }
+
+// SetJSON sets a JSON field to x encoded as JSON now, so that an error
+// in encoding is reported here rather than by the write.
+func (v *values) SetJSON(name string, x any) error {
+	b, err := json.Marshal(x)
+	if err != nil {
+		return fmt.Errorf("field %s: %w", name, err)
+	}
+	v.Set(name, json.RawMessage(b))
+	return nil
+}
+
 // Unset removes the named field, so that an insert gives it its default.
 func (v *values) Unset(name string) { delete(v.m, name) }
 

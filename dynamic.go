@@ -306,7 +306,7 @@ func (m *Model) validate(base unsafe.Pointer, insert bool, only []*field) error 
 }
 
 func (m *Model) forWhom() string {
-	if m.base != nil || m.hasExtra {
+	if m.base != nil || m.hasExtra || m.dynamic { // a tenant may add custom fields
 		return " for this tenant"
 	}
 	return ""

@@ -123,3 +123,70 @@ func ExampleDB_Migrate() {
 	// newco at version 1
 	// nothing left: true
 }
+
+// A model defined at run time from a YAML document, and a custom field
+// one tenant adds to it.
+func ExampleNewModel() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "tenantmap-example-")
+	defer os.RemoveAll(dir)
+	db, err := tenantmap.Open(ctx, "sqlite:"+filepath.Join(dir, "app.db"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer db.Close()
+
+	doc, err := tenantmap.ParseSchema([]byte(`
+name: ticket
+fields:
+  - {name: id, type: int64}
+  - {name: title, type: string, size: 40}
+  - {name: status, type: string, default: open, index: true}
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m, err := tenantmap.NewModel(*doc)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	tickets, err := tenantmap.RegisterModel(db, m, tenantmap.TablePerTenant("{tenant}_ticket"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, id := range []string{"acme", "globex"} {
+		if _, err := db.Tenants().Create(ctx, id); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	// acme's tickets have an SLA in hours; globex's do not.
+	if err := db.Tenants().AddField(ctx, "acme", "ticket", tenantmap.FieldDef{Name: "sla_hours", Type: "int32", Default: 24}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	acme := tenantmap.WithTenant(ctx, "acme")
+	r := tenantmap.NewRecord(map[string]any{"title": "Login fails", "sla_hours": 4})
+	if err := tickets.Insert(acme, r); err != nil {
+		fmt.Println(err)
+		return
+	}
+	got, _ := tickets.Get(acme, r.Int64("id"))
+	fmt.Println(got.String("title"), got.String("status"), got.Int64("sla_hours"))
+
+	err = tickets.Insert(tenantmap.WithTenant(ctx, "globex"), tenantmap.NewRecord(map[string]any{"title": 42, "sla_hours": 4}))
+	var ve *tenantmap.ValidationError
+	if errors.As(err, &ve) {
+		for _, f := range ve.Fields {
+			fmt.Println(f)
+		}
+	}
+	// Output:
+	// Login fails open 4
+	// sla_hours: no such field in ticket for this tenant
+	// title: want a string, not int64
+}

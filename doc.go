@@ -14,6 +14,27 @@
 // SQL rendered once. The [Registry] caches mappings, so the next call for that
 // tenant costs a lock-free lookup.
 //
+// # Models defined at run time, and custom fields
+//
+// A model can also be defined while the program runs: [ParseSchema] reads a
+// JSON or YAML document ([ModelSchemaJSON] is its JSON Schema), [NewModel]
+// compiles it, and [RegisterModel] gives a [Table] of [Record]s with the same
+// calls as a struct model's. A tenant extends a model with fields of its own
+// ([Tenants.AddField], [Tenants.RenameField], [Tenants.DropField]): real
+// columns of its own table, or, in a shared table, keys of one JSON column
+// that leaves the other tenants untouched. A struct model holds them in an
+// [Extra] field. Every write is validated against the model as the tenant
+// sees it before any SQL runs ([ValidationError]).
+//
+// # Several processes
+//
+// Every change to a tenant's mapping — a custom field, a suspension, a drop,
+// a migration — is recorded in the catalog's change log, and every DB drops
+// the changed tenant's mappings as it learns of it: by LISTEN/NOTIFY on
+// PostgreSQL, by polling the log elsewhere ([Config.Watch]). A statement
+// refused because its mapping named a table or column that is gone reloads
+// the mapping and runs once more, outside a transaction.
+//
 // # The tenant travels in the context
 //
 // [WithTenant] puts a tenant id in a context; every [Table] call made with it

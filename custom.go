@@ -3,6 +3,7 @@ package tenantmap
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -24,12 +25,23 @@ import (
 // by the field's id, not its name, so a rename rewrites no row, and a field
 // dropped and added again under the same name does not see the old values.
 
-// maxCustomFields bounds the custom fields of one tenant's model.
-const maxCustomFields = 100
+// maxCustomFields bounds the custom fields of one tenant's model;
+// maxCustomRecords the fields it may have had, dropped ones included.
+const (
+	maxCustomFields  = 100
+	maxCustomRecords = 1000
+)
 
-// customField is a custom field as the catalog records it.
+// customField is a custom field as the catalog records it. A dropped field
+// stays in the record, marked, so that its id is never given again: a
+// shared table's rows may still hold values under it.
 type customField struct {
-	ID string `json:"id"` // its key in a shared table's JSON; never reused
+	// ID is the field's key in a shared table's JSON: f, a number, and a
+	// letter for its kind (kindCode), so that one key holds values of one
+	// kind in every tenant's rows, and a cast in a query never meets
+	// another tenant's value of another kind.
+	ID      string `json:"id"`
+	Dropped bool   `json:"dropped,omitempty"`
 	FieldDef
 }
 
@@ -46,11 +58,71 @@ func parseCustom(fields string) ([]customField, error) {
 	return out, nil
 }
 
+// live is the fields of cur that are not dropped.
+func live(cur []customField) []customField {
+	out := make([]customField, 0, len(cur))
+	for _, c := range cur {
+		if !c.Dropped {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// kindCode is the letter a custom field's id ends in.
+func kindCode(k dialect.Kind) byte {
+	switch k {
+	case dialect.UUID:
+		return 'u'
+	case dialect.Int16, dialect.Int32, dialect.Int64:
+		return 'i'
+	case dialect.Float32, dialect.Float64:
+		return 'f'
+	case dialect.Bool:
+		return 'b'
+	case dialect.Time:
+		return 't'
+	case dialect.Bytes:
+		return 'y'
+	case dialect.JSON:
+		return 'j'
+	}
+	return 's'
+}
+
+// idNumber is the number of a custom field id made for kind k, 0 if id is
+// not one (f, a number without leading zeros, k's letter). Ids are written
+// into SQL as JSON keys: nothing else may pass.
+func idNumber(id string, k dialect.Kind) int {
+	if len(id) < 3 || id[0] != 'f' || id[1] == '0' || id[len(id)-1] != kindCode(k) || len(id) > 12 {
+		return 0
+	}
+	n := 0
+	for _, c := range id[1 : len(id)-1] {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// newCustomID is an id no field of cur has had, for kind k.
+func newCustomID(cur []customField, k dialect.Kind) string {
+	n := 0
+	for _, c := range cur {
+		if kind, ok := fieldTypes[c.Type]; ok {
+			n = max(n, idNumber(c.ID, kind))
+		}
+	}
+	return "f" + strconv.Itoa(n+1) + string(kindCode(k))
+}
+
 // extend returns the model as a tenant sees it: m with the tenant's custom
 // fields; m itself when there are none. shared says the fields live in a
 // shared table's JSON column.
 func (m *Model) extend(custom []customField, shared bool, d dialect.Dialect) (*Model, error) {
-	if len(custom) == 0 {
+	if len(live(custom)) == 0 {
 		return m, nil
 	}
 	x := *m
@@ -68,9 +140,15 @@ func (m *Model) extend(custom []customField, shared bool, d dialect.Dialect) (*M
 		x.byCol[packedColumn] = packed
 	}
 	for i, c := range custom {
+		if c.Dropped {
+			continue
+		}
 		f, errs := compileFieldDef(c.FieldDef, i)
 		if len(errs) > 0 {
 			return nil, fmt.Errorf("tenantmap: custom field %q of %s: %v", c.Name, m.name, errs[0])
+		}
+		if idNumber(c.ID, f.kind) == 0 {
+			return nil, fmt.Errorf("tenantmap: custom field %q of %s has the id %q, which is not one tenantmap makes", c.Name, m.name, c.ID)
 		}
 		f.offset, f.key = m.valuesOff, c.ID
 		x.byCol[f.column] = f
@@ -128,9 +206,9 @@ func (ts *Tenants) CustomFields(ctx context.Context, id, model string) ([]FieldD
 	if err != nil {
 		return nil, opError("custom fields", id, model, err)
 	}
-	out := make([]FieldDef, len(cur))
-	for i, c := range cur {
-		out[i] = c.FieldDef
+	var out []FieldDef
+	for _, c := range live(cur) {
+		out = append(out, c.FieldDef)
 	}
 	return out, nil
 }
@@ -146,34 +224,46 @@ func (ts *Tenants) CustomFields(ctx context.Context, id, model string) ([]FieldD
 // version, so that every process drops its mapping.
 func (ts *Tenants) AddField(ctx context.Context, id, model string, fd FieldDef) error {
 	return ts.db.changeFields(ctx, "add field", id, model, func(base *Model, cur []customField, shared bool) ([]customField, fieldChange, error) {
-		if len(cur) >= maxCustomFields {
-			return nil, fieldChange{}, fmt.Errorf("%w: %s already has %d custom fields, the most a tenant may add", ErrInvalidField, model, len(cur))
-		}
-		if err := checkCustomName(base, cur, fd.Name); err != nil {
+		if err := checkNewField(base, cur, fd, shared); err != nil {
 			return nil, fieldChange{}, err
 		}
-		if _, errs := compileFieldDef(fd, len(cur)); len(errs) > 0 {
-			return nil, fieldChange{}, fmt.Errorf("%w: %w", ErrInvalidField, errs[0])
-		}
-		switch {
-		case fd.Key:
-			return nil, fieldChange{}, fmt.Errorf("%w: %q: a custom field cannot be the key", ErrInvalidField, fd.Name)
-		case !fd.Nullable && fd.Default == nil:
-			return nil, fieldChange{}, fmt.Errorf("%w: %q is not nullable and has no default: the rows already there would have no value", ErrInvalidField, fd.Name)
-		case fd.Default == "now":
-			return nil, fieldChange{}, fmt.Errorf("%w: %q: a custom field's default is a constant, which the rows already there get too; make a time field nullable and set it on insert", ErrInvalidField, fd.Name)
-		case shared && (fd.Index || fd.Unique):
-			return nil, fieldChange{}, fmt.Errorf("%w: %q: a shared table keeps custom fields in its JSON column, which is not indexed per tenant", ErrInvalidField, fd.Name)
-		}
-		next := append(slices.Clone(cur), customField{ID: nextCustomID(cur), FieldDef: fd})
+		next := append(slices.Clone(cur), customField{ID: newCustomID(cur, fieldTypes[fd.Type]), FieldDef: fd})
 		return next, fieldChange{add: fd.Name}, nil
 	})
+}
+
+// checkNewField checks a field to be added to cur, the fields of a model
+// base in a shared table or not.
+func checkNewField(base *Model, cur []customField, fd FieldDef, shared bool) error {
+	if n := len(live(cur)); n >= maxCustomFields {
+		return fmt.Errorf("%w: %s already has %d custom fields, the most a tenant may add", ErrInvalidField, base.name, n)
+	}
+	if len(cur) >= maxCustomRecords {
+		return fmt.Errorf("%w: %s has had %d custom fields, the most a tenant may add and drop", ErrInvalidField, base.name, len(cur))
+	}
+	if err := checkCustomName(base, cur, fd.Name); err != nil {
+		return err
+	}
+	if _, errs := compileFieldDef(fd, len(cur)); len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalidField, errs[0])
+	}
+	switch {
+	case fd.Key:
+		return fmt.Errorf("%w: %q: a custom field cannot be the key", ErrInvalidField, fd.Name)
+	case !fd.Nullable && fd.Default == nil:
+		return fmt.Errorf("%w: %q is not nullable and has no default: the rows already there would have no value", ErrInvalidField, fd.Name)
+	case fd.Default == "now":
+		return fmt.Errorf("%w: %q: a custom field's default is a constant, which the rows already there get too; make a time field nullable and set it on insert", ErrInvalidField, fd.Name)
+	case shared && (fd.Index || fd.Unique):
+		return fmt.Errorf("%w: %q: a shared table keeps custom fields in its JSON column, which is not indexed per tenant", ErrInvalidField, fd.Name)
+	}
+	return nil
 }
 
 // RenameField renames a tenant's custom field.
 func (ts *Tenants) RenameField(ctx context.Context, id, model, from, to string) error {
 	return ts.db.changeFields(ctx, "rename field", id, model, func(base *Model, cur []customField, shared bool) ([]customField, fieldChange, error) {
-		i := slices.IndexFunc(cur, func(c customField) bool { return c.Name == from })
+		i := slices.IndexFunc(cur, func(c customField) bool { return c.Name == from && !c.Dropped })
 		if i < 0 {
 			return nil, fieldChange{}, fmt.Errorf("%w: %s has no custom field %q", ErrInvalidField, model, from)
 		}
@@ -189,11 +279,13 @@ func (ts *Tenants) RenameField(ctx context.Context, id, model, from, to string) 
 // DropField drops a tenant's custom field and its values.
 func (ts *Tenants) DropField(ctx context.Context, id, model, name string) error {
 	return ts.db.changeFields(ctx, "drop field", id, model, func(base *Model, cur []customField, shared bool) ([]customField, fieldChange, error) {
-		i := slices.IndexFunc(cur, func(c customField) bool { return c.Name == name })
+		i := slices.IndexFunc(cur, func(c customField) bool { return c.Name == name && !c.Dropped })
 		if i < 0 {
 			return nil, fieldChange{}, fmt.Errorf("%w: %s has no custom field %q", ErrInvalidField, model, name)
 		}
-		return slices.Delete(slices.Clone(cur), i, i+1), fieldChange{drop: name}, nil
+		next := slices.Clone(cur)
+		next[i].Dropped = true
+		return next, fieldChange{drop: name}, nil
 	})
 }
 
@@ -205,7 +297,7 @@ func checkCustomName(base *Model, cur []customField, name string) error {
 		return fmt.Errorf("%w: name %q is tenantmap's own", ErrInvalidField, name)
 	case base.byCol[name] != nil:
 		return fmt.Errorf("%w: %q is a field of %s itself", ErrInvalidField, name, base.name)
-	case slices.ContainsFunc(cur, func(c customField) bool { return c.Name == name }):
+	case slices.ContainsFunc(cur, func(c customField) bool { return c.Name == name && !c.Dropped }):
 		return fmt.Errorf("%w: %s has a custom field %q already", ErrInvalidField, base.name, name)
 	}
 	for _, ix := range base.indexes {
@@ -214,17 +306,6 @@ func checkCustomName(base *Model, cur []customField, name string) error {
 		}
 	}
 	return nil
-}
-
-// nextCustomID is an id no field of cur has had: one past the highest.
-func nextCustomID(cur []customField) string {
-	n := 0
-	for _, c := range cur {
-		if k, err := strconv.Atoi(strings.TrimPrefix(c.ID, "f")); err == nil && k > n {
-			n = k
-		}
-	}
-	return "f" + strconv.Itoa(n+1)
 }
 
 // fieldChange is the DDL a custom field change needs in a table of the
@@ -383,52 +464,87 @@ func (db *DB) fieldDDL(ctx context.Context, q querier, mp *mapping, next *Model,
 		}
 		return err
 	}
+	// A table of the tenant's own: each statement is run only if the table
+	// shows it not done yet, so that a change cut short between statements
+	// (MySQL commits each at once) is finished by running it again.
 	m := mp.model
+	ixs, err := indexesOf(ctx, q, d, mp.schema, mp.table)
+	if err != nil {
+		return err
+	}
+	hasIndex := func(model *Model, field string) (string, bool, bool) {
+		ix, ok := indexIn(model, field)
+		if !ok {
+			return "", false, false
+		}
+		name := indexName(d, mp.table, ix.name, ix.unique)
+		return name, ix.unique, slices.ContainsFunc(ixs, func(i IndexInfo) bool { return i.Name == name })
+	}
 	var stmts []string
-	dropIndex := func(name string) {
-		if ix, ok := indexIn(m, name); ok {
-			stmts = append(stmts, d.DropIndexSQL(mp.schema, mp.table, indexName(d, mp.table, ix.name, ix.unique)))
+	dropIndex := func(field string) {
+		if name, _, there := hasIndex(m, field); there {
+			stmts = append(stmts, d.DropIndexSQL(mp.schema, mp.table, name))
 		}
 	}
-	createIndex := func(field string, unique bool) {
-		s, _ := renderDDL(d, m, mp, &addIndexStep{name: customIndexName(field), unique: unique, columns: []string{field}})
-		stmts = append(stmts, s...)
+	createIndex := func(model *Model, field string) {
+		if _, unique, there := hasIndex(model, field); !there {
+			if _, ok := indexIn(model, field); ok {
+				s, _ := renderDDL(d, model, mp, &addIndexStep{name: customIndexName(field), unique: unique, columns: []string{field}})
+				stmts = append(stmts, s...)
+			}
+		}
 	}
+	alter := "ALTER TABLE " + mp.qtable + " "
+	undo := ""
 	switch {
 	case ch.add != "":
-		if has(ch.add) {
-			return nil
-		}
 		c, err := columnOf(next, Column{Name: ch.add})
 		if err != nil {
 			return err
 		}
-		def, err := columnDDL(d, c)
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalidField, err)
+		if i := slices.IndexFunc(cols, func(h ColumnInfo) bool { return h.Name == ch.add }); i >= 0 {
+			// Left by a change cut short, or made by hand: it must be the
+			// field's column.
+			want := dialect.Column{Name: c.Name, Kind: c.Kind, Size: c.Size, Nullable: c.Nullable, Indexed: c.Indexed}
+			if !d.SameType(cols[i].Type, want) || cols[i].Nullable != c.Nullable {
+				return fmt.Errorf("%w: %s already has a column %q (%s %s), not the field's %s %s; drop it first",
+					ErrInvalidField, qualified(mp.schema, mp.table), ch.add, cols[i].Type, nullText(cols[i].Nullable), d.ColumnType(want), nullText(c.Nullable))
+			}
+		} else {
+			def, err := columnDDL(d, c)
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrInvalidField, err)
+			}
+			stmts = append(stmts, alter+"ADD COLUMN "+def)
+			undo = alter + "DROP COLUMN " + dialect.Quote(d, ch.add)
 		}
-		stmts = append(stmts, "ALTER TABLE "+mp.qtable+" ADD COLUMN "+def)
-		if ix, ok := indexIn(next, ch.add); ok {
-			createIndex(ch.add, ix.unique)
-		}
+		createIndex(next, ch.add)
 	case ch.rename != "":
-		if !has(ch.rename) && has(ch.to) {
-			return nil
+		if has(ch.rename) {
+			dropIndex(ch.rename)
+			stmts = append(stmts, alter+"RENAME COLUMN "+dialect.Quote(d, ch.rename)+" TO "+dialect.Quote(d, ch.to))
 		}
-		ix, indexed := indexIn(m, ch.rename)
-		dropIndex(ch.rename)
-		stmts = append(stmts, "ALTER TABLE "+mp.qtable+" RENAME COLUMN "+dialect.Quote(d, ch.rename)+" TO "+dialect.Quote(d, ch.to))
-		if indexed {
-			createIndex(ch.to, ix.unique)
-		}
+		createIndex(next, ch.to)
 	case ch.drop != "":
-		if !has(ch.drop) {
-			return nil
-		}
 		dropIndex(ch.drop) // SQLite cannot drop an indexed column
-		stmts = append(stmts, "ALTER TABLE "+mp.qtable+" DROP COLUMN "+dialect.Quote(d, ch.drop))
+		if has(ch.drop) {
+			stmts = append(stmts, alter+"DROP COLUMN "+dialect.Quote(d, ch.drop))
+		}
 	}
-	return db.execFieldStmts(ctx, q, stmts)
+	for i, stmt := range stmts {
+		if _, err := q.exec(ctx, stmt); err != nil {
+			err = fmt.Errorf("%w\n\tin: %s", err, stmt)
+			if i > 0 && undo != "" && d.Features()&dialect.TransactionalDDL == 0 {
+				// The column was added and committed, its index was not: take
+				// the column away again, so the field is added whole or not at all.
+				if _, uerr := q.exec(context.WithoutCancel(ctx), undo); uerr != nil {
+					err = errors.Join(err, fmt.Errorf("removing the column again (drop it by hand): %w", uerr))
+				}
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // indexIn is the index of a custom field in m, if it has one.
@@ -438,13 +554,4 @@ func indexIn(m *Model, field string) (modelIndex, bool) {
 		return modelIndex{}, false
 	}
 	return m.indexes[i], true
-}
-
-func (db *DB) execFieldStmts(ctx context.Context, q querier, stmts []string) error {
-	for _, s := range stmts {
-		if _, err := q.exec(ctx, s); err != nil {
-			return fmt.Errorf("%w\n\tin: %s", err, s)
-		}
-	}
-	return nil
 }

@@ -30,6 +30,7 @@ type mapping struct {
 	deleteSQL  string
 	countSQL   string // SELECT COUNT(*) FROM table [WHERE tenant]
 	existsSQL  string // SELECT 1 FROM table [WHERE tenant]
+	packedUses int    // how many of updateSQL's parameters take the custom fields' JSON (one per use)
 }
 
 // placement is where one model of one tenant lives.
@@ -148,14 +149,28 @@ func buildMapping(d dialect.Dialect, m *Model, tenant string, p placement) *mapp
 	b = append(b, qt...)
 	b = append(b, " SET "...)
 	n = 0
-	for _, f := range m.fields[1:] {
-		if n > 0 {
+	for i, f := range m.fields[1:] {
+		if i > 0 {
 			b = append(b, ',')
 		}
-		n++
 		b = d.AppendIdent(b, f.column)
 		b = append(b, '=')
-		b = d.AppendPlaceholder(b, n)
+		if f.packed == nil {
+			n++
+			b = d.AppendPlaceholder(b, n)
+			continue
+		}
+		// A shared table's custom fields: the ones this mapping knows are
+		// set, keys it does not know (added since by another process) kept.
+		keys := make([]string, len(f.packed))
+		for j, c := range f.packed {
+			keys[j] = c.key
+		}
+		b = d.AppendJSONSet(b, dialect.Quote(d, f.column), keys, func(b []byte) []byte {
+			n++
+			mp.packedUses++
+			return d.AppendPlaceholder(b, n)
+		})
 	}
 	b = append(b, " WHERE "...)
 	b = d.AppendIdent(b, m.pk.column)

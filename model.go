@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/tenantmap/tenantmap/dialect"
@@ -495,8 +496,8 @@ func parseDefault(t reflect.Type, kind dialect.Kind, s string) (*columnDefault, 
 		if elem.Kind() != reflect.String {
 			return nil, errors.New("defaults are supported on plain string fields only")
 		}
-		if strings.IndexByte(s, 0) >= 0 {
-			return nil, errors.New("contains a NUL byte")
+		if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
+			return nil, errors.New("contains a NUL byte, or is not UTF-8")
 		}
 		d.str, d.isText = s, true
 		v.SetString(s)

@@ -346,6 +346,9 @@ func coerce(k dialect.Kind, size int, x any) (any, string) {
 		if !ok {
 			return nil, fmt.Sprintf("want a time.Time (or RFC 3339 text), not %s", describeValue(x))
 		}
+		if y := t.UTC().Year(); y < 1 || y > 9999 {
+			return nil, fmt.Sprintf("the year %d is outside 1-9999, which every database keeps", y)
+		}
 		return t, ""
 	case dialect.Bytes:
 		b, ok := coerceBytes(x)

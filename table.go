@@ -251,6 +251,9 @@ func (t *Table[T]) Update(ctx context.Context, v *T) error {
 				return t.fail("update", ctx, err)
 			}
 			args = append(args, a)
+			for i := 1; f.packed != nil && i < mp.packedUses; i++ {
+				args = append(args, a)
+			}
 		}
 		key, _ := m.pk.arg(base)
 		args = append(args, key)

@@ -108,7 +108,7 @@ func (ts *Tenants) export(ctx context.Context, id string, w io.Writer) (Transfer
 		if err != nil {
 			return st, err
 		}
-		if len(custom) > 0 {
+		if custom = live(custom); len(custom) > 0 {
 			if hdr.Custom == nil {
 				hdr.Custom = map[string][]customField{}
 			}
@@ -383,18 +383,20 @@ func (ts *Tenants) importFile(ctx context.Context, id string, r io.Reader, opts 
 		return cause
 	}
 	// The custom fields first, in the order they were added, under their
-	// ids: the rows below have their columns.
+	// ids: the rows below have their columns. The file is checked as
+	// AddField checks a field, and its ids as tenantmap makes them: they
+	// are written into SQL.
 	for model, custom := range hdr.Custom {
+		if db.bindingNamed(model) == nil {
+			return st, undo(bad("custom fields of model %q, which is not registered here", model))
+		}
 		for _, c := range custom {
-			err := db.changeFields(ctx, "import", id, model, func(base *Model, cur []customField, _ bool) ([]customField, fieldChange, error) {
-				if err := checkCustomName(base, cur, c.Name); err != nil {
-					return nil, fieldChange{}, err
+			err := db.changeFields(ctx, "import", id, model, func(base *Model, cur []customField, shared bool) ([]customField, fieldChange, error) {
+				if err := checkNewField(base, cur, c.FieldDef, shared); err != nil {
+					return nil, fieldChange{}, bad("custom field of %s: %v", model, err)
 				}
-				if _, errs := compileFieldDef(c.FieldDef, len(cur)); len(errs) > 0 {
-					return nil, fieldChange{}, bad("custom field of %s: %v", model, errs[0])
-				}
-				if slices.ContainsFunc(cur, func(x customField) bool { return x.ID == c.ID }) || c.ID == "" {
-					return nil, fieldChange{}, bad("custom field %q of %s: id %q twice", c.Name, model, c.ID)
+				if c.Dropped || idNumber(c.ID, fieldTypes[c.Type]) == 0 || slices.ContainsFunc(cur, func(x customField) bool { return x.ID == c.ID }) {
+					return nil, fieldChange{}, bad("custom field %q of %s: the id %q is not one tenantmap makes, or comes twice", c.Name, model, c.ID)
 				}
 				return append(slices.Clone(cur), c), fieldChange{add: c.Name}, nil
 			})

@@ -2,6 +2,8 @@ package tenantmap
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -55,11 +57,24 @@ const DefaultPollInterval = 100 * time.Millisecond
 const changeLogKeep = 10_000
 
 // gapWait is how long a poller waits for a change whose sequence number was
-// handed out but not yet committed (MySQL commits out of order).
-const gapWait = 10 * time.Second
+// handed out but not yet committed (MySQL commits out of order, and a
+// PostgreSQL migration logs its tenant's change when it begins); after
+// that, or past maxGaps awaited at once, it drops every mapping, since a
+// change may have been missed.
+const (
+	gapWait = 30 * time.Second
+	maxGaps = 1000
+)
 
-// notifyChannel is the PostgreSQL channel of a catalog in schema.
-func notifyChannel(schema string) string { return "tenantmap:" + schema }
+// notifyChannel is the PostgreSQL channel of a catalog in schema; a schema
+// name too long for a channel (63 bytes) is replaced by its hash.
+func notifyChannel(schema string) string {
+	if c := "tenantmap:" + schema; len(c) <= 63 {
+		return c
+	}
+	sum := sha256.Sum256([]byte(schema))
+	return "tenantmap:" + hex.EncodeToString(sum[:16])
+}
 
 // changeDDL renders the change log and the triggers that fill it.
 func (c *catalog) changeDDL() []string {
@@ -347,9 +362,11 @@ func (w *watcher) poll(ctx context.Context) error {
 	last := w.last
 	var gaps []string
 	now := time.Now()
+	lost := false // a change awaited too long: rolled back, or committed unseen
 	for seq, until := range w.gaps {
 		if now.After(until) {
 			delete(w.gaps, seq)
+			lost = true
 			continue
 		}
 		gaps = append(gaps, strconv.FormatInt(seq, 10))
@@ -389,17 +406,30 @@ func (w *watcher) poll(ctx context.Context) error {
 		delete(w.gaps, c.seq)
 		if c.seq > next {
 			for s := next + 1; s < c.seq; s++ {
-				if len(w.gaps) < 1000 {
-					w.gaps[s] = now.Add(gapWait)
+				if len(w.gaps) >= maxGaps {
+					lost = true
+					break
 				}
+				w.gaps[s] = now.Add(gapWait)
 			}
 			next = c.seq
 		}
 	}
+	// Changes after last may have been pruned from the log already: the
+	// log keeps changeLogKeep, and pruning keeps that many before the
+	// newest change any poller has read, which is at most next.
+	lost = lost || next-last > changeLogKeep
 	w.last = next
+	if lost {
+		clear(w.gaps)
+	}
 	w.mu.Unlock()
-	for _, c := range changes {
-		w.apply(c.tenant)
+	if lost {
+		w.reset()
+	} else {
+		for _, c := range changes {
+			w.apply(c.tenant)
+		}
 	}
 	if prune && next > changeLogKeep {
 		if _, err := db.be.exec(ctx, "DELETE FROM "+log+" WHERE "+q("seq")+"<="+string(d.AppendPlaceholder(nil, 1)), next-changeLogKeep); err != nil {

@@ -30,6 +30,10 @@ import (
 const (
 	maxCustomFields  = 100
 	maxCustomRecords = 1000
+	// maxIDDigits bounds an id's number: ids are given one past the
+	// highest, at most maxCustomRecords of them, after at most
+	// maxCustomRecords imported (Import takes no higher number).
+	maxIDDigits = 4
 )
 
 // customField is a custom field as the catalog records it. A dropped field
@@ -94,7 +98,7 @@ func kindCode(k dialect.Kind) byte {
 // not one (f, a number without leading zeros, k's letter). Ids are written
 // into SQL as JSON keys: nothing else may pass.
 func idNumber(id string, k dialect.Kind) int {
-	if len(id) < 3 || id[0] != 'f' || id[1] == '0' || id[len(id)-1] != kindCode(k) || len(id) > 12 {
+	if len(id) < 3 || id[0] != 'f' || id[1] == '0' || id[len(id)-1] != kindCode(k) || len(id) > 2+maxIDDigits {
 		return 0
 	}
 	n := 0

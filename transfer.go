@@ -395,7 +395,7 @@ func (ts *Tenants) importFile(ctx context.Context, id string, r io.Reader, opts 
 				if err := checkNewField(base, cur, c.FieldDef, shared); err != nil {
 					return nil, fieldChange{}, bad("custom field of %s: %v", model, err)
 				}
-				if c.Dropped || idNumber(c.ID, fieldTypes[c.Type]) == 0 || slices.ContainsFunc(cur, func(x customField) bool { return x.ID == c.ID }) {
+				if n := idNumber(c.ID, fieldTypes[c.Type]); c.Dropped || n == 0 || n > maxCustomRecords || slices.ContainsFunc(cur, func(x customField) bool { return x.ID == c.ID }) {
 					return nil, fieldChange{}, bad("custom field %q of %s: the id %q is not one tenantmap makes, or comes twice", c.Name, model, c.ID)
 				}
 				return append(slices.Clone(cur), c), fieldChange{add: c.Name}, nil

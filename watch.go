@@ -61,9 +61,21 @@ const changeLogKeep = 10_000
 // PostgreSQL migration logs its tenant's change when it begins); after
 // that, or past maxGaps awaited at once, it drops every mapping, since a
 // change may have been missed.
+//
+// A migration on PostgreSQL logs its tenant's change when its transaction
+// begins (its first statement claims the tenant), so a step longer than
+// gapWait expires its gap, every mapping is dropped, and mappings rebuilt
+// meanwhile are not dropped again at its commit. That is harmless: a
+// mapping is built from the process's own model and the tenant's
+// placement, and a migration changes neither. Every other change is logged
+// by the statement just before its commit.
 const (
-	gapWait = 30 * time.Second
-	maxGaps = 1000
+	gapWait   = 30 * time.Second
+	maxGaps   = 1000
+	startBack = 100 // how far back a new watcher starts reading the log
+	// listenPoll is how often a listener reads the log anyway, so that it
+	// keeps up with the log between migrations' announcements.
+	listenPoll = 10 * time.Second
 )
 
 // notifyChannel is the PostgreSQL channel of a catalog in schema; a schema
@@ -242,6 +254,10 @@ func (db *DB) startWatch(ctx context.Context) error {
 		cancel()
 		return err
 	}
+	// Changes logged just before, not yet committed (MySQL commits out of
+	// order): read again from a little way back. The registry is empty, so
+	// applying what was committed already costs nothing.
+	w.last = max(0, w.last-startBack)
 	switch mode {
 	case WatchListen:
 		conn, err := w.listen(ctx)
@@ -281,7 +297,12 @@ func (w *watcher) listenLoop(ctx context.Context, conn *pgx.Conn) {
 	backoff := 50 * time.Millisecond
 	for {
 		for {
-			n, err := conn.WaitForNotification(ctx)
+			wctx, stop := context.WithTimeout(ctx, listenPoll)
+			n, err := conn.WaitForNotification(wctx)
+			stop()
+			if err != nil && ctx.Err() == nil && wctx.Err() != nil && !conn.IsClosed() {
+				n, err = &pgconn.Notification{}, nil // no notification for a while: read the log
+			}
 			if err != nil {
 				break
 			}

@@ -139,7 +139,7 @@ func TestWatchCustomFieldReachesOtherProcess(t *testing.T) {
 // Suspending and dropping a tenant reach the other process too.
 func TestWatchLifecycleReachesOtherProcess(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		a, _, na, nb := twoProcesses(t, b, nil, "acme")
+		a, other, na, nb := twoProcesses(t, b, nil, "acme")
 		ctx := tctx("acme")
 		n := &Note{Body: "x"}
 		if err := na.Insert(ctx, n); err != nil {
@@ -162,9 +162,15 @@ func TestWatchLifecycleReachesOtherProcess(t *testing.T) {
 			_, err := nb.Get(ctx, n.ID)
 			return err == nil
 		})
+		// The other process learns of the drop before it next calls: its
+		// stale mapping would send a call to a database that is gone, which
+		// PgBouncer answers by holding the client, then refusing logins to
+		// that name for a while.
+		changes := other.WatchStats().Changes
 		if err := a.Tenants().Drop(context.Background(), "acme", tenantmap.ConfirmDrop("acme")); err != nil {
 			t.Fatal(err)
 		}
+		waitFor(t, "the other process learns of the drop", func() bool { return other.WatchStats().Changes > changes })
 		waitFor(t, "the other process refuses the dropped tenant", func() bool {
 			_, err := nb.Get(ctx, n.ID)
 			return errors.Is(err, tenantmap.ErrTenantNotFound)

@@ -205,6 +205,9 @@ func (c *cli) open(ctx context.Context) (*tenantmap.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A command's own registry lives as long as the command: it need not
+	// hear of other processes' changes (they hear of its own regardless).
+	cfg.Watch = tenantmap.WatchOff
 	if c.app.Configure != nil {
 		if err := c.app.Configure(cfg); err != nil {
 			return nil, err

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -42,6 +43,8 @@ type Model struct {
 	custom    []*field // the tenant's custom fields, in the order added; nil on a base model
 	base      *Model   // the model this one extends with a tenant's custom fields; nil on a base model
 	schema    *Schema  // a run-time model's document
+
+	dests *sync.Pool // *[]any of len(fields): scan destinations, reused across rows
 }
 
 // Name is the model's name: its base table name and the token that raw SQL
@@ -227,6 +230,8 @@ func (m *Model) finish() {
 		m.hasBag = m.hasBag || f.bag
 		m.check = m.check || f.bag || f.size > 0
 	}
+	n := len(m.fields)
+	m.dests = &sync.Pool{New: func() any { s := make([]any, n); return &s }}
 }
 
 func (m *Model) collect(t reflect.Type, base uintptr, prefix string, groups map[string]*modelIndex, order *[]string, errs *[]error) {

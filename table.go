@@ -95,8 +95,10 @@ func scanRecord(m *Model, r interface{ Scan(...any) error }, base unsafe.Pointer
 	if m.hasBag {
 		return scanDynamic(m, r, base)
 	}
-	var small [16]any
-	dests := small[:0]
+	// The destinations escape (Scan is a method of an interface): a slice
+	// of the model's pool, not one allocated per row.
+	p := m.dests.Get().(*[]any)
+	dests := *p
 	var raws [][]byte
 	if m.hasJSON {
 		raws = make([][]byte, len(m.fields))
@@ -106,9 +108,12 @@ func scanRecord(m *Model, r interface{ Scan(...any) error }, base unsafe.Pointer
 		if f.json {
 			raw = &raws[i]
 		}
-		dests = append(dests, f.dest(base, raw))
+		dests[i] = f.dest(base, raw)
 	}
-	if err := r.Scan(dests...); err != nil {
+	err := r.Scan(dests...)
+	clear(dests) // holds no pointer into the record once back in the pool
+	m.dests.Put(p)
+	if err != nil {
 		return err
 	}
 	if m.hasJSON {

@@ -93,6 +93,11 @@ type catalog struct {
 	tryLockSQL        string // take a session lock without waiting (MySQL); "" elsewhere
 	waitLockSQL       string // take it, waiting
 	unlockSQL         string // release a session lock (MySQL); "" for transaction locks
+
+	// The change log (watch.go).
+	changesSQL, changesOrder string // the changes after $1 (… OR gaps), and their order
+	pruneSQL, lastChangeSQL  string
+	logSQL                   string // log a change from Go (MySQL, which has no trigger for it); "" elsewhere
 }
 
 func newCatalog(d dialect.Dialect, schema string) *catalog {
@@ -243,6 +248,7 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 		c.waitLockSQL = "SELECT COALESCE(GET_LOCK(" + name + ", 1), 0) = 1"
 		c.unlockSQL = "SELECT RELEASE_LOCK(" + name + ")"
 	}
+	c.renderChangeLog()
 	return c
 }
 
@@ -587,18 +593,28 @@ func inTx(ctx context.Context, be backend, fn func(tx querier) error) (err error
 // isUndefinedTable reports a "no such table" error from PostgreSQL (42P01),
 // MySQL (ER_NO_SUCH_TABLE 1146) or SQLite (which has no code of its own for
 // it: SQLITE_ERROR with this message).
-func isUndefinedTable(err error) bool {
+func isUndefinedTable(err error) bool { return isUndefined(err, false) }
+
+// isUndefinedObject reports an error that says a statement named a table or
+// column its database does not have: isUndefinedTable's errors, and
+// PostgreSQL's undefined_column (42703), MySQL's ER_BAD_FIELD_ERROR (1054),
+// SQLite's messages for a missing column.
+func isUndefinedObject(err error) bool { return isUndefined(err, true) }
+
+func isUndefined(err error, columns bool) bool {
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) {
-		return pg.Code == "42P01"
+		return pg.Code == "42P01" || columns && pg.Code == "42703"
 	}
 	var my *mysql.MySQLError
 	if errors.As(err, &my) {
-		return my.Number == 1146
+		return my.Number == 1146 || columns && my.Number == 1054
 	}
 	var coded interface{ Code() int }
-	if errors.As(err, &coded) {
-		return coded.Code() == 1 && strings.Contains(err.Error(), "no such table")
+	if errors.As(err, &coded) && coded.Code() == 1 {
+		msg := err.Error()
+		return strings.Contains(msg, "no such table") ||
+			columns && (strings.Contains(msg, "no such column") || strings.Contains(msg, "has no column named"))
 	}
 	return false
 }

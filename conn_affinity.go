@@ -72,27 +72,17 @@ func (a *affinePools) forTenant(tenant string) backend { return a.pick(tenant) }
 // tenants, homes would spread two goroutines' calls over every backend,
 // each taking its turn on the server's cores, where a pool keeps reusing
 // the connections released last.
-func (a *affinePools) first() *affineShard {
-	best := a.shards[0]
-	for _, s := range a.shards {
-		b := s.busy.Load()
-		if b == 0 {
-			return s
-		}
-		if b < best.busy.Load() {
-			best = s
-		}
-	}
-	return best
-}
+func (a *affinePools) first() *affineShard { return a.idlest(0) }
 
 // any returns an idle shard for an operation of no tenant in particular
 // (the catalog, provisioning, migrations), else the least busy one. Each
 // call starts looking one shard further on, so concurrent operations do
 // not all try the same idle shard first and queue behind each other.
-func (a *affinePools) any() *affineShard {
+func (a *affinePools) any() *affineShard { return a.idlest(a.next.Add(1)) }
+
+// idlest returns the first idle shard from start on, else the least busy.
+func (a *affinePools) idlest(start uint32) *affineShard {
 	n := uint32(len(a.shards))
-	start := a.next.Add(1)
 	best := a.shards[start%n]
 	for i := uint32(0); i < n; i++ {
 		s := a.shards[(start+i)%n]

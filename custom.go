@@ -461,9 +461,12 @@ func (db *DB) fieldDDL(ctx context.Context, q querier, mp *mapping, next *Model,
 		def, _ := columnDDL(d, Column{Name: packedColumn, Kind: dialect.JSON, Nullable: true})
 		_, err := q.exec(ctx, "ALTER TABLE "+mp.qtable+" ADD COLUMN "+def)
 		if err != nil {
-			// Another tenant's change may have added it meanwhile.
-			if cols, cerr := columnsOf(ctx, q, d, mp.schema, mp.table); cerr == nil && slices.ContainsFunc(cols, func(c ColumnInfo) bool { return c.Name == packedColumn }) {
-				return nil
+			// Another tenant's change may have added it meanwhile (MySQL,
+			// which has no lock for it; the connection is still usable).
+			if c, cerr := columnsOf(ctx, q, d, mp.schema, mp.table); cerr == nil {
+				if cols = c; has(packedColumn) {
+					return nil
+				}
 			}
 		}
 		return err

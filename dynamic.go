@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -53,6 +54,15 @@ func (f *field) bagArg(base unsafe.Pointer) (any, error) {
 		return string(r), nil
 	}
 	return x, nil
+}
+
+// packedKeys are the JSON keys of a shared table's custom fields.
+func packedKeys(fields []*field) []string {
+	keys := make([]string, len(fields))
+	for i, f := range fields {
+		keys[i] = f.key
+	}
+	return keys
 }
 
 // packFields renders fields, custom fields kept in the shared table's
@@ -293,15 +303,7 @@ func (m *Model) validate(base unsafe.Pointer, insert bool, only []*field) error 
 	if len(problems) == 0 {
 		return nil
 	}
-	slices.SortFunc(problems, func(a, b FieldError) int {
-		if a.Field < b.Field {
-			return -1
-		}
-		if a.Field > b.Field {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(problems, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
 	return &ValidationError{Model: m.name, Fields: problems}
 }
 

@@ -162,11 +162,7 @@ func buildMapping(d dialect.Dialect, m *Model, tenant string, p placement) *mapp
 		}
 		// A shared table's custom fields: the ones this mapping knows are
 		// set, keys it does not know (added since by another process) kept.
-		keys := make([]string, len(f.packed))
-		for j, c := range f.packed {
-			keys[j] = c.key
-		}
-		b = d.AppendJSONSet(b, dialect.Quote(d, f.column), keys, func(b []byte) []byte {
+		b = d.AppendJSONSet(b, dialect.Quote(d, f.column), packedKeys(f.packed), func(b []byte) []byte {
 			n++
 			mp.packedUses++
 			return d.AppendPlaceholder(b, n)

@@ -381,11 +381,11 @@ func (m *Model) Schema() Schema {
 		if f.packed != nil {
 			continue
 		}
-		s.Fields = append(s.Fields, f.def2())
+		s.Fields = append(s.Fields, f.document())
 	}
 	for _, f := range m.custom {
 		if f.in != nil {
-			s.Fields = append(s.Fields, f.def2())
+			s.Fields = append(s.Fields, f.document())
 		}
 	}
 	for _, ix := range m.indexes {
@@ -398,8 +398,8 @@ func (m *Model) Schema() Schema {
 	return s
 }
 
-// def2 is the field as a document describes it.
-func (f *field) def2() FieldDef {
+// document is the field as a model document describes it.
+func (f *field) document() FieldDef {
 	fd := FieldDef{Name: f.column, Type: typeName(f.kind), Size: f.size, Nullable: f.nullable, Key: f.pk}
 	if f.kind == dialect.String && f.size == 0 {
 		fd.Type = "text"

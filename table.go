@@ -327,17 +327,13 @@ func (t *Table[T]) UpdateColumns(ctx context.Context, v *T, columns ...string) e
 			if err != nil {
 				return t.fail("update", ctx, err)
 			}
-			keys := make([]string, len(members))
-			for i, f := range members {
-				keys[i] = f.key
-			}
 			if len(args) > 0 {
 				b = append(b, ',')
 			}
 			col := dialect.Quote(d, in.column)
 			b = append(b, col...)
 			b = append(b, '=')
-			b = d.AppendJSONSet(b, col, keys, func(b []byte) []byte {
+			b = d.AppendJSONSet(b, col, packedKeys(members), func(b []byte) []byte {
 				args = append(args, obj)
 				return d.AppendPlaceholder(b, len(args))
 			})

@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/tenantmap/tenantmap/dialect"
@@ -86,6 +84,21 @@ func notifyChannel(schema string) string {
 	}
 	sum := sha256.Sum256([]byte(schema))
 	return "tenantmap:" + hex.EncodeToString(sum[:16])
+}
+
+// renderChangeLog renders the statements that read, prune and (MySQL)
+// write the change log.
+func (c *catalog) renderChangeLog() {
+	d := c.d
+	seq := dialect.Quote(d, "seq")
+	log := qualifiedIdent(d, c.schema, ChangeTable)
+	c.changesSQL = "SELECT " + seq + "," + dialect.Quote(d, "tenant_id") + " FROM " + log + " WHERE " + seq + ">" + string(d.AppendPlaceholder(nil, 1))
+	c.changesOrder = " ORDER BY " + seq
+	c.pruneSQL = "DELETE FROM " + log + " WHERE " + seq + "<=" + string(d.AppendPlaceholder(nil, 1))
+	c.lastChangeSQL = "SELECT COALESCE(MAX(" + seq + "), 0) FROM " + log
+	if d.Name() == "mysql" {
+		c.logSQL = "INSERT INTO " + log + " (" + dialect.Quote(d, "tenant_id") + ") VALUES (?)"
+	}
 }
 
 // changeDDL renders the change log and the triggers that fill it.
@@ -167,10 +180,10 @@ func (db *DB) announce(ctx context.Context) (stop func()) {
 // does (MySQL), on q: in the change's own transaction where it has one. It
 // passes err through, and logs nothing after one.
 func (c *catalog) logged(ctx context.Context, q querier, id string, err error) error {
-	if err != nil || c.d.Name() != "mysql" {
+	if err != nil || c.logSQL == "" {
 		return err
 	}
-	_, err = q.exec(ctx, "INSERT INTO "+qualifiedIdent(c.d, c.schema, ChangeTable)+" ("+dialect.Quote(c.d, "tenant_id")+") VALUES (?)", id)
+	_, err = q.exec(ctx, c.logSQL, id)
 	return err
 }
 
@@ -250,7 +263,7 @@ func (db *DB) startWatch(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	w := &watcher{db: db, cancel: cancel, done: make(chan struct{}), gaps: map[int64]time.Time{}}
-	if err := db.be.queryRow(ctx, "SELECT COALESCE(MAX("+dialect.Quote(db.dialect, "seq")+"), 0) FROM "+qualifiedIdent(db.dialect, db.cfg.Schema, ChangeTable)).Scan(&w.last); err != nil {
+	if err := db.be.queryRow(ctx, db.cat.lastChangeSQL).Scan(&w.last); err != nil {
 		cancel()
 		return err
 	}
@@ -376,9 +389,6 @@ func (w *watcher) pollLoop(ctx context.Context) {
 // earlier that may have committed since.
 func (w *watcher) poll(ctx context.Context) error {
 	db := w.db
-	d := db.dialect
-	q := func(name string) string { return dialect.Quote(d, name) }
-	log := qualifiedIdent(d, db.cfg.Schema, ChangeTable)
 	w.mu.Lock()
 	last := w.last
 	var gaps []string
@@ -395,11 +405,11 @@ func (w *watcher) poll(ctx context.Context) error {
 	w.polls++
 	prune := w.polls%100 == 0
 	w.mu.Unlock()
-	stmt := "SELECT " + q("seq") + "," + q("tenant_id") + " FROM " + log + " WHERE " + q("seq") + ">" + string(d.AppendPlaceholder(nil, 1))
+	c := db.cat
+	stmt := c.changesSQL + c.changesOrder
 	if len(gaps) > 0 {
-		stmt += " OR " + q("seq") + " IN (" + strings.Join(gaps, ",") + ")"
+		stmt = c.changesSQL + " OR " + dialect.Quote(db.dialect, "seq") + " IN (" + strings.Join(gaps, ",") + ")" + c.changesOrder
 	}
-	stmt += " ORDER BY " + q("seq")
 	r, err := db.be.query(ctx, stmt, last)
 	if err != nil {
 		return err
@@ -453,29 +463,9 @@ func (w *watcher) poll(ctx context.Context) error {
 		}
 	}
 	if prune && next > changeLogKeep {
-		if _, err := db.be.exec(ctx, "DELETE FROM "+log+" WHERE "+q("seq")+"<="+string(d.AppendPlaceholder(nil, 1)), next-changeLogKeep); err != nil {
+		if _, err := db.be.exec(ctx, c.pruneSQL, next-changeLogKeep); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// isUndefinedObject reports an error that says a statement named a table or
-// column its database does not have: PostgreSQL's undefined_table (42P01)
-// and undefined_column (42703), MySQL's ER_NO_SUCH_TABLE (1146) and
-// ER_BAD_FIELD_ERROR (1054), SQLite's messages for both.
-func isUndefinedObject(err error) bool {
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) {
-		return pg.Code == "42P01" || pg.Code == "42703"
-	}
-	var my *mysql.MySQLError
-	if errors.As(err, &my) {
-		return my.Number == 1146 || my.Number == 1054
-	}
-	if err == nil {
-		return false
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "no such table") || strings.Contains(msg, "no such column") || strings.Contains(msg, "has no column named")
 }

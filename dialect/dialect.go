@@ -228,3 +228,20 @@ func WithDefault(expr, absent, def string) string {
 	}
 	return "CASE WHEN " + absent + " THEN " + def + " ELSE " + expr + " END"
 }
+
+// AppendJSONSetEach appends fn(COALESCE(col, '{}'), '$.key', value, …) for
+// each of keys, value being what read appends for the key: the form of
+// MySQL's JSON_SET and SQLite's json_set.
+func AppendJSONSetEach(b []byte, fn, col string, keys []string, read func(b []byte, key string) []byte) []byte {
+	b = append(b, fn...)
+	b = append(b, "(COALESCE("...)
+	b = append(b, col...)
+	b = append(b, ", '{}')"...)
+	for _, k := range keys {
+		b = append(b, ", '$."...)
+		b = append(b, k...)
+		b = append(b, "', "...)
+		b = read(b, k)
+	}
+	return append(b, ')')
+}

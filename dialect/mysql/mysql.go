@@ -230,17 +230,9 @@ func (Dialect) JSONTimeLayout() string { return "2006-01-02 15:04:05.000000" }
 // AppendJSONSet sets each key from the object with JSON_SET, reading it
 // with JSON_EXTRACT, whose result JSON_SET takes as JSON, not text.
 func (Dialect) AppendJSONSet(b []byte, col string, keys []string, obj func([]byte) []byte) []byte {
-	b = append(b, "JSON_SET(COALESCE("...)
-	b = append(b, col...)
-	b = append(b, ", '{}')"...)
-	for _, k := range keys {
-		b = append(b, ", '$."...)
-		b = append(b, k...)
-		b = append(b, "', JSON_EXTRACT("...)
+	return dialect.AppendJSONSetEach(b, "JSON_SET", col, keys, func(b []byte, k string) []byte {
+		b = append(b, "JSON_EXTRACT("...)
 		b = obj(b)
-		b = append(b, ", '$."...)
-		b = append(b, k...)
-		b = append(b, "')"...)
-	}
-	return append(b, ')')
+		return append(append(append(b, ", '$."...), k...), "')"...)
+	})
 }

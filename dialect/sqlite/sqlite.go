@@ -134,17 +134,8 @@ func (Dialect) JSONTimeLayout() string { return "2006-01-02 15:04:05.999999999-0
 // AppendJSONSet sets each key from the object with json_set, reading it
 // with ->, whose result json_set takes as JSON, not text.
 func (Dialect) AppendJSONSet(b []byte, col string, keys []string, obj func([]byte) []byte) []byte {
-	b = append(b, "json_set(COALESCE("...)
-	b = append(b, col...)
-	b = append(b, ", '{}')"...)
-	for _, k := range keys {
-		b = append(b, ", '$."...)
-		b = append(b, k...)
-		b = append(b, "', "...)
+	return dialect.AppendJSONSetEach(b, "json_set", col, keys, func(b []byte, k string) []byte {
 		b = obj(b)
-		b = append(b, " -> '$."...)
-		b = append(b, k...)
-		b = append(b, '\'')
-	}
-	return append(b, ')')
+		return append(append(append(b, " -> '$."...), k...), '\'')
+	})
 }

@@ -76,8 +76,11 @@ type strategyEnv struct {
 // rawSide is the raw driver's ops on one pair and, where each tenant has a
 // database of its own, the number of connections it has opened so far.
 type rawSide struct {
-	ops   map[string]strategyOp
-	dials func() int64 // nil: one pool for every tenant
+	ops map[string]strategyOp
+	// prepared runs the same statements prepared once (database/sql
+	// drivers); nil where the driver caches statements itself (pgx).
+	prepared func(b *testing.B) map[string]strategyOp
+	dials    func() int64 // nil: one pool for every tenant
 }
 
 // seedTitle is the title of a tenant's seeded row r: Get checks that it
@@ -223,15 +226,60 @@ func rawPgxOps(pools []*pgxpool.Pool, ids []string, keys [][]int64, gets, insert
 // handle (its own file's, for DatabasePerTenant on SQLite). Without
 // RETURNING (MySQL) the key comes from LastInsertId, as in tenantmap.
 func rawSQLOps(dbs []*sql.DB, ids []string, keys [][]int64, gets, inserts []string, shared, returning bool) map[string]strategyOp {
+	return rawSQLCalls(ids, keys, shared, returning,
+		func(ctx context.Context, t int, args ...any) *sql.Row { return dbs[t].QueryRowContext(ctx, gets[t], args...) },
+		func(ctx context.Context, t int, args ...any) *sql.Row { return dbs[t].QueryRowContext(ctx, inserts[t], args...) },
+		func(ctx context.Context, t int, args ...any) (sql.Result, error) {
+			return dbs[t].ExecContext(ctx, inserts[t], args...)
+		})
+}
+
+// rawPreparedOps are rawSQLOps through statements prepared once (one per
+// pool and text), as a program that prepares its statements runs them.
+func rawPreparedOps(b *testing.B, dbs []*sql.DB, ids []string, keys [][]int64, gets, inserts []string, shared, returning bool) map[string]strategyOp {
+	type key struct {
+		db   *sql.DB
+		text string
+	}
+	stmts := map[key]*sql.Stmt{}
+	prepare := func(db *sql.DB, text string) *sql.Stmt {
+		if st, ok := stmts[key{db, text}]; ok {
+			return st
+		}
+		st, err := db.Prepare(text)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		stmts[key{db, text}] = st
+		return st
+	}
+	getStmts, insStmts := make([]*sql.Stmt, len(ids)), make([]*sql.Stmt, len(ids))
+	for t := range ids {
+		getStmts[t], insStmts[t] = prepare(dbs[t], gets[t]), prepare(dbs[t], inserts[t])
+	}
+	return rawSQLCalls(ids, keys, shared, returning,
+		func(ctx context.Context, t int, args ...any) *sql.Row { return getStmts[t].QueryRowContext(ctx, args...) },
+		func(ctx context.Context, t int, args ...any) *sql.Row { return insStmts[t].QueryRowContext(ctx, args...) },
+		func(ctx context.Context, t int, args ...any) (sql.Result, error) {
+			return insStmts[t].ExecContext(ctx, args...)
+		})
+}
+
+// rawSQLCalls are the raw side's get and insert over database/sql, given
+// how tenant t's get and insert statements run.
+func rawSQLCalls(ids []string, keys [][]int64, shared, returning bool,
+	get, insertRow func(ctx context.Context, t int, args ...any) *sql.Row,
+	insertExec func(ctx context.Context, t int, args ...any) (sql.Result, error)) map[string]strategyOp {
 	return map[string]strategyOp{
 		"get": func(ctx context.Context, t, r int) error {
 			var it Item
 			key := keys[t][r]
 			var row *sql.Row
 			if shared {
-				row = dbs[t].QueryRowContext(ctx, gets[t], ids[t], key)
+				row = get(ctx, t, ids[t], key)
 			} else {
-				row = dbs[t].QueryRowContext(ctx, gets[t], key)
+				row = get(ctx, t, key)
 			}
 			if err := row.Scan(&it.ID, &it.Title, &it.Status, &it.Priority, &it.UpdatedAt); err != nil {
 				return err
@@ -243,15 +291,15 @@ func rawSQLOps(dbs []*sql.DB, ids []string, keys [][]int64, gets, inserts []stri
 			var err error
 			switch {
 			case returning && shared:
-				err = dbs[t].QueryRowContext(ctx, inserts[t], it.Title, it.Status, it.Priority, it.UpdatedAt, ids[t]).Scan(&it.ID)
+				err = insertRow(ctx, t, it.Title, it.Status, it.Priority, it.UpdatedAt, ids[t]).Scan(&it.ID)
 			case returning:
-				err = dbs[t].QueryRowContext(ctx, inserts[t], it.Title, it.Status, it.Priority, it.UpdatedAt).Scan(&it.ID)
+				err = insertRow(ctx, t, it.Title, it.Status, it.Priority, it.UpdatedAt).Scan(&it.ID)
 			default:
 				var res sql.Result
 				if shared {
-					res, err = dbs[t].ExecContext(ctx, inserts[t], it.Title, it.Status, it.Priority, it.UpdatedAt, ids[t])
+					res, err = insertExec(ctx, t, it.Title, it.Status, it.Priority, it.UpdatedAt, ids[t])
 				} else {
-					res, err = dbs[t].ExecContext(ctx, inserts[t], it.Title, it.Status, it.Priority, it.UpdatedAt)
+					res, err = insertExec(ctx, t, it.Title, it.Status, it.Priority, it.UpdatedAt)
 				}
 				if err == nil {
 					it.ID, err = res.LastInsertId()
@@ -419,7 +467,12 @@ func sqliteStrategyEnv(b *testing.B, kind string, s tenantmap.Strategy) *strateg
 					}
 				}
 			}
-			side := rawSide{ops: rawSQLOps(dbs, ids, keys, gets, inserts, kind == "shared", true)}
+			side := rawSide{
+				ops: rawSQLOps(dbs, ids, keys, gets, inserts, kind == "shared", true),
+				prepared: func(b *testing.B) map[string]strategyOp {
+					return rawPreparedOps(b, dbs, ids, keys, gets, inserts, kind == "shared", true)
+				},
+			}
 			if kind == "database" {
 				side.dials = func() int64 {
 					var n int64
@@ -584,7 +637,12 @@ func mysqlStrategyEnv(b *testing.B, kind string, s tenantmap.Strategy) *strategy
 					gets[i], inserts[i] = rawItemSQL("mysql", "", "item", true, returning)
 				}
 			}
-			return rawSide{ops: rawSQLOps(dbs, ids, keys, gets, inserts, kind == "shared", returning)}
+			return rawSide{
+				ops: rawSQLOps(dbs, ids, keys, gets, inserts, kind == "shared", returning),
+				prepared: func(b *testing.B) map[string]strategyOp {
+					return rawPreparedOps(b, dbs, ids, keys, gets, inserts, kind == "shared", returning)
+				},
+			}
 		},
 	}
 }
@@ -689,8 +747,12 @@ var rawNsPerOp struct {
 // (pgOwnDBTenants for PostgreSQL's DatabasePerTenant), 4 connections a side
 // and GOMAXPROCS goroutines. Names are pair/op/side: the raw side runs
 // first, and the tenantmap side reports its ns/op over the mean of the raw
-// side's as tm/raw. On PostgreSQL, Get also runs as tenantmap-noaffinity:
-// Config.TenantAffinity off, one pgx pool like the raw side's.
+// side's as tm/raw. On SQLite and MySQL the raw side runs twice: as "raw",
+// each call's text through database/sql (which prepares, runs and closes
+// it), and as "raw-prepared", through statements prepared once, the
+// baseline for tenantmap's statement cache (tm/prepared). On PostgreSQL,
+// Get also runs as tenantmap-noaffinity: Config.TenantAffinity off, one pgx
+// pool like the raw side's.
 //
 //	go test -run XXX -bench 'Strategies/.*/get' -cpu 2 -benchtime 20000x -count 3 .
 //	go test -run XXX -bench 'Strategies/postgres_shared$' -cpu 2 -benchtime 2000x .
@@ -727,26 +789,39 @@ func BenchmarkStrategies(b *testing.B) {
 			env := p.setup(b)
 			for _, opName := range []string{"get", "insert"} {
 				key := p.name + "/" + opName
-				b.Run(opName+"/raw", func(b *testing.B) {
-					side := env.raw(b)
-					var before int64
-					warmed := func() {
-						if side.dials != nil {
-							before = side.dials()
+				raw := func(name, key string, ops func(b *testing.B, side rawSide) map[string]strategyOp) {
+					b.Run(opName+"/"+name, func(b *testing.B) {
+						side := env.raw(b)
+						o := ops(b, side)
+						if o == nil {
+							b.Skip("the driver caches statements itself")
 						}
+						var before int64
+						warmed := func() {
+							if side.dials != nil {
+								before = side.dials()
+							}
+						}
+						if !runStrategyOp(b, len(env.ids), o[opName], warmed) {
+							return
+						}
+						if side.dials != nil {
+							b.ReportMetric(float64(side.dials()-before)/float64(b.N), "dials/op")
+						}
+						rawNsPerOp.Lock()
+						if rawNsPerOp.m == nil {
+							rawNsPerOp.m = map[string][]float64{}
+						}
+						rawNsPerOp.m[key] = append(rawNsPerOp.m[key], float64(b.Elapsed().Nanoseconds())/float64(b.N))
+						rawNsPerOp.Unlock()
+					})
+				}
+				raw("raw", key, func(_ *testing.B, side rawSide) map[string]strategyOp { return side.ops })
+				raw("raw-prepared", key+"/prepared", func(b *testing.B, side rawSide) map[string]strategyOp {
+					if side.prepared == nil {
+						return nil
 					}
-					if !runStrategyOp(b, len(env.ids), side.ops[opName], warmed) {
-						return
-					}
-					if side.dials != nil {
-						b.ReportMetric(float64(side.dials()-before)/float64(b.N), "dials/op")
-					}
-					rawNsPerOp.Lock()
-					if rawNsPerOp.m == nil {
-						rawNsPerOp.m = map[string][]float64{}
-					}
-					rawNsPerOp.m[key] = append(rawNsPerOp.m[key], float64(b.Elapsed().Nanoseconds())/float64(b.N))
-					rawNsPerOp.Unlock()
+					return side.prepared(b)
 				})
 				tm := func(name string, cfg *tenantmap.Config) {
 					b.Run(opName+"/"+name, func(b *testing.B) {
@@ -762,15 +837,18 @@ func BenchmarkStrategies(b *testing.B) {
 						if env.ownDB {
 							b.ReportMetric(float64(db.TenantConnStats().Dials-before.Dials)/float64(b.N), "dials/op")
 						}
-						rawNsPerOp.Lock()
-						raw := rawNsPerOp.m[key]
-						rawNsPerOp.Unlock()
-						if len(raw) > 0 {
-							var sum float64
-							for _, v := range raw {
-								sum += v
+						nsPerOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+						for _, r := range []struct{ key, unit string }{{key, "tm/raw"}, {key + "/prepared", "tm/prepared"}} {
+							rawNsPerOp.Lock()
+							raw := rawNsPerOp.m[r.key]
+							rawNsPerOp.Unlock()
+							if len(raw) > 0 {
+								var sum float64
+								for _, v := range raw {
+									sum += v
+								}
+								b.ReportMetric(nsPerOp/(sum/float64(len(raw))), r.unit)
 							}
-							b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(sum/float64(len(raw))), "tm/raw")
 						}
 					})
 				}

@@ -139,14 +139,44 @@ type sqlQuerier interface {
 }
 
 type sqlBackend struct {
-	q    sqlQuerier
-	db   *sql.DB   // nil inside a transaction, and over one connection
-	conn *sql.Conn // one connection held for a migration (MySQL), closed by its holder
-	tx   *sql.Tx
+	q     sqlQuerier
+	db    *sql.DB   // nil inside a transaction, and over one connection
+	conn  *sql.Conn // one connection held for a migration (MySQL), closed by its holder
+	tx    *sql.Tx
+	stmts *stmtCache // the pool's prepared statements; nil if off, and in a transaction
+}
+
+// newSQLBackend is a backend over the pool db, keeping up to stmtCacheSize
+// prepared statements (none if it is not positive).
+func newSQLBackend(db *sql.DB, stmtCacheSize int) *sqlBackend {
+	b := &sqlBackend{q: db, db: db}
+	if stmtCacheSize > 0 {
+		b.stmts = newStmtCache(db, stmtCacheSize)
+	}
+	return b
+}
+
+// prepared returns the cached statement for a call with args, nil if the
+// call runs its text unprepared: in a transaction, without arguments (DDL
+// and scripts, which MySQL's driver sends as text), or if the text cannot
+// be prepared.
+func (b *sqlBackend) prepared(ctx context.Context, query string, args []any) *cachedStmt {
+	if b.stmts == nil || len(args) == 0 {
+		return nil
+	}
+	return b.stmts.acquire(ctx, query)
+}
+
+func (b *sqlBackend) execResult(ctx context.Context, query string, args []any) (sql.Result, error) {
+	if st := b.prepared(ctx, query, args); st != nil {
+		defer b.stmts.release(st)
+		return st.stmt.ExecContext(ctx, args...)
+	}
+	return b.q.ExecContext(ctx, query, args...)
 }
 
 func (b *sqlBackend) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := b.q.ExecContext(ctx, query, args...)
+	res, err := b.execResult(ctx, query, args)
 	if err != nil {
 		return 0, err
 	}
@@ -156,7 +186,7 @@ func (b *sqlBackend) exec(ctx context.Context, query string, args ...any) (int64
 // execLastID runs an INSERT and returns the key the database generated, for
 // databases without INSERT … RETURNING (MySQL).
 func (b *sqlBackend) execLastID(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := b.q.ExecContext(ctx, query, args...)
+	res, err := b.execResult(ctx, query, args)
 	if err != nil {
 		return 0, err
 	}
@@ -169,7 +199,16 @@ type lastIDExecer interface {
 }
 
 func (b *sqlBackend) query(ctx context.Context, query string, args ...any) (rows, error) {
-	r, err := b.q.QueryContext(ctx, query, args...)
+	var r *sql.Rows
+	var err error
+	if st := b.prepared(ctx, query, args); st != nil {
+		// The rows keep the statement open until they are closed, even if
+		// the cache closes it before.
+		r, err = st.stmt.QueryContext(ctx, args...)
+		b.stmts.release(st)
+	} else {
+		r, err = b.q.QueryContext(ctx, query, args...)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +216,10 @@ func (b *sqlBackend) query(ctx context.Context, query string, args ...any) (rows
 }
 
 func (b *sqlBackend) queryRow(ctx context.Context, query string, args ...any) row {
+	if st := b.prepared(ctx, query, args); st != nil {
+		defer b.stmts.release(st)
+		return st.stmt.QueryRowContext(ctx, args...)
+	}
 	return b.q.QueryRowContext(ctx, query, args...)
 }
 
@@ -205,6 +248,9 @@ func (b *sqlBackend) begin(ctx context.Context) (txBackend, error) {
 func (b *sqlBackend) commit(context.Context) error   { return b.tx.Commit() }
 func (b *sqlBackend) rollback(context.Context) error { return b.tx.Rollback() }
 func (b *sqlBackend) close() {
+	if b.stmts != nil {
+		b.stmts.close()
+	}
 	if b.db != nil {
 		b.db.Close()
 	}

@@ -46,7 +46,17 @@ type Config struct {
 	// StatementCacheSize is, on PostgreSQL, the number of prepared statements
 	// each connection keeps (pgx's default is 512). Every tenant has its own
 	// SQL text, so the working set is tenants × statements; see
-	// docs/benchmarks.md for the figures behind the default of 4096.
+	// docs/benchmarks.md for the figures behind the default of
+	// DefaultStatementCacheSize.
+	//
+	// On SQLite and MySQL it is the number of prepared statements the DB
+	// keeps, each prepared on a connection the first time it runs there
+	// (0: DefaultSQLiteStatementCacheSize or DefaultMySQLStatementCacheSize;
+	// negative: none, every call prepares and closes its statement). A
+	// tenant's own SQLite database keeps up to OwnDatabaseStatementCacheSize.
+	// On MySQL the server counts every connection's statements against
+	// max_prepared_stmt_count (16,382 by default, for all clients): the
+	// size times the pool's connections, per process, must fit.
 	StatementCacheSize int
 	// GenericPlans sets plan_cache_mode=force_generic_plan on PostgreSQL
 	// connections. With many tenants each prepared statement runs too few
@@ -119,6 +129,29 @@ const statementsPerMapping = 7
 // three or four hot statements each: 8192 holds 10,000 tenants on 4
 // connections.
 const DefaultStatementCacheSize = 8192
+
+// The statements a DB keeps on SQLite and MySQL unless
+// Config.StatementCacheSize says otherwise, and those each tenant's own
+// SQLite database keeps. A statement kept saves SQLite parsing and planning
+// its text on every call, and MySQL two of its three messages; see
+// docs/benchmarks.md.
+const (
+	DefaultSQLiteStatementCacheSize = 1024
+	DefaultMySQLStatementCacheSize  = 256
+	OwnDatabaseStatementCacheSize   = 32
+)
+
+// sqlStatementCacheSize is the statement cache's size for a database/sql
+// pool: 0 when off.
+func (c *Config) sqlStatementCacheSize(def int) int {
+	switch {
+	case c.StatementCacheSize < 0:
+		return 0
+	case c.StatementCacheSize == 0:
+		return def
+	}
+	return c.StatementCacheSize
+}
 
 // ParseConfig parses a database URL:
 //
@@ -263,7 +296,7 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 		if err != nil {
 			return nil, err
 		}
-		db.be = &sqlBackend{q: sdb, db: sdb}
+		db.be = newSQLBackend(sdb, cfg.sqlStatementCacheSize(DefaultSQLiteStatementCacheSize))
 	case "postgres":
 		db.dialect = postgres.Dialect{}
 		if db.cfg.Schema == "" {
@@ -318,10 +351,16 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidURL, err)
 		}
+		// Idle connections are kept (database/sql keeps 2 by default): a
+		// closed one loses its prepared statements, and a new one costs a
+		// handshake.
 		if cfg.MaxConns > 0 {
 			sdb.SetMaxOpenConns(cfg.MaxConns)
+			sdb.SetMaxIdleConns(cfg.MaxConns)
+		} else {
+			sdb.SetMaxIdleConns(4)
 		}
-		db.be = &sqlBackend{q: sdb, db: sdb}
+		db.be = newSQLBackend(sdb, cfg.sqlStatementCacheSize(DefaultMySQLStatementCacheSize))
 		var version, mode string
 		if err := sdb.QueryRowContext(ctx, "SELECT VERSION(), @@SESSION.sql_mode").Scan(&version, &mode); err != nil {
 			sdb.Close()

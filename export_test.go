@@ -14,3 +14,12 @@ func ProvisionSQL(db *DB, key string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// StatementsKept is how many prepared statements db's pool keeps (SQLite
+// and MySQL), -1 if it keeps none.
+func StatementsKept(db *DB) int {
+	if b, ok := db.be.(*sqlBackend); ok && b.stmts != nil {
+		return b.stmts.len()
+	}
+	return -1
+}

@@ -59,7 +59,11 @@ func (db *DB) openTenantConns() error {
 				sdb.Close()
 				return nil, fmt.Errorf("opening tenant database %s: %w", db.tenantFile(name), err)
 			}
-			return &tenantConn{database: name, be: &sqlBackend{q: sdb, db: sdb}}, nil
+			cache := 0
+			if db.cfg.StatementCacheSize >= 0 {
+				cache = OwnDatabaseStatementCacheSize
+			}
+			return &tenantConn{database: name, be: newSQLBackend(sdb, cache)}, nil
 		})
 	}
 	return nil

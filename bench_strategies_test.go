@@ -227,8 +227,12 @@ func rawPgxOps(pools []*pgxpool.Pool, ids []string, keys [][]int64, gets, insert
 // RETURNING (MySQL) the key comes from LastInsertId, as in tenantmap.
 func rawSQLOps(dbs []*sql.DB, ids []string, keys [][]int64, gets, inserts []string, shared, returning bool) map[string]strategyOp {
 	return rawSQLCalls(ids, keys, shared, returning,
-		func(ctx context.Context, t int, args ...any) *sql.Row { return dbs[t].QueryRowContext(ctx, gets[t], args...) },
-		func(ctx context.Context, t int, args ...any) *sql.Row { return dbs[t].QueryRowContext(ctx, inserts[t], args...) },
+		func(ctx context.Context, t int, args ...any) *sql.Row {
+			return dbs[t].QueryRowContext(ctx, gets[t], args...)
+		},
+		func(ctx context.Context, t int, args ...any) *sql.Row {
+			return dbs[t].QueryRowContext(ctx, inserts[t], args...)
+		},
 		func(ctx context.Context, t int, args ...any) (sql.Result, error) {
 			return dbs[t].ExecContext(ctx, inserts[t], args...)
 		})
@@ -259,8 +263,12 @@ func rawPreparedOps(b *testing.B, dbs []*sql.DB, ids []string, keys [][]int64, g
 		getStmts[t], insStmts[t] = prepare(dbs[t], gets[t]), prepare(dbs[t], inserts[t])
 	}
 	return rawSQLCalls(ids, keys, shared, returning,
-		func(ctx context.Context, t int, args ...any) *sql.Row { return getStmts[t].QueryRowContext(ctx, args...) },
-		func(ctx context.Context, t int, args ...any) *sql.Row { return insStmts[t].QueryRowContext(ctx, args...) },
+		func(ctx context.Context, t int, args ...any) *sql.Row {
+			return getStmts[t].QueryRowContext(ctx, args...)
+		},
+		func(ctx context.Context, t int, args ...any) *sql.Row {
+			return insStmts[t].QueryRowContext(ctx, args...)
+		},
 		func(ctx context.Context, t int, args ...any) (sql.Result, error) {
 			return insStmts[t].ExecContext(ctx, args...)
 		})

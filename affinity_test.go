@@ -79,6 +79,44 @@ func TestTenantAffinityRoutesToHome(t *testing.T) {
 // A transaction whose first call for a model misses the registry reads the
 // catalog on its own connection: with every connection held by such a
 // transaction, none waits for another.
+// A shared table's statements are one text for every tenant, so its calls
+// take the first idle connection even when the tenants in use overflow a
+// connection's statement cache, where a table of each tenant's own would
+// be routed to its home.
+func TestSharedTableCallsTakeFirstIdle(t *testing.T) {
+	db := openPostgresConfig(t, func(c *tenantmap.Config) { c.MaxConns = 4; c.StatementCacheSize = 7 })
+	if _, err := tenantmap.Register[Jotting](db, tenantmap.SharedTable("")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tenantmap.Register[Comment](db, tenantmap.TablePerTenant("{tenant}_comment")); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 40 {
+		ids = append(ids, fmt.Sprintf("s%02d", i))
+	}
+	mustCreate(t, db, ids...)
+	pid := func(sql, id string) int32 {
+		t.Helper()
+		var p int32
+		if err := db.QueryRow(tctx(id), []any{&p}, sql); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	shared, own := map[int32]bool{}, map[int32]bool{}
+	for _, id := range ids {
+		shared[pid("SELECT pg_backend_pid() FROM (SELECT 1) AS one LEFT JOIN {jotting} AS j ON {j.tenant}", id)] = true
+		own[pid("SELECT pg_backend_pid() FROM (SELECT 1) AS one LEFT JOIN {comment} AS c ON true", id)] = true
+	}
+	if len(shared) != 1 {
+		t.Errorf("40 tenants' calls on a shared table, one at a time, used %d backends, want the first idle one", len(shared))
+	}
+	if len(own) < 2 {
+		t.Errorf("40 tenants' calls on their own tables used %d backend, want them spread over their homes", len(own))
+	}
+}
+
 func TestTxRegistryMissDoesNotDeadlock(t *testing.T) {
 	for _, conns := range []int{1, 2} {
 		for _, affinity := range []bool{true, false} {

@@ -118,7 +118,7 @@ func BenchmarkMySQL(b *testing.B) {
 					} else {
 						ops = tenantmapOpenOps(b, cfg)
 					}
-					runOps(b, tenants, ops[opName])
+					runOps(b, tenants, ops[opName], nil)
 				})
 			}
 		}

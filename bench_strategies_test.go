@@ -55,6 +55,16 @@ const (
 	capMaxConns = 20   // its Config.TenantMaxConns
 )
 
+// strategyTenantCount is the number of tenants the PostgreSQL table, schema
+// and shared pairs call: strategyTenants, or TENANTMAP_BENCH_STRATEGY_TENANTS
+// (the shared table at 10,000 tenants, say).
+func strategyTenantCount() int {
+	if v, err := strconv.Atoi(os.Getenv("TENANTMAP_BENCH_STRATEGY_TENANTS")); err == nil && v > 0 {
+		return v
+	}
+	return strategyTenants
+}
+
 // strategyOp runs one call for tenant t on its seeded row r (0…benchRows-1)
 // and checks what came back.
 type strategyOp func(ctx context.Context, t, r int) error
@@ -514,7 +524,7 @@ func postgresStrategyEnv(b *testing.B, kind string, s tenantmap.Strategy) *strat
 	cfg.MaxConns = 4
 	cfg.RowLevelSecurity = rls
 	seed, items := openItems(b, cfg, s)
-	ids, keys := seedStrategyTenants(b, seed, items, strategyTenants)
+	ids, keys := seedStrategyTenants(b, seed, items, strategyTenantCount())
 	seed.Close()
 	shared := kind == "shared" || rls
 	return &strategyEnv{

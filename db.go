@@ -592,6 +592,17 @@ func (db *DB) backendFor(tenant, database string) backend {
 	return db.withTenantSetting(db.be, tenant)
 }
 
+// sharedBackend is where a tenant's statements on shared tables run. One
+// statement text serves every tenant of a shared table, so a home
+// connection saves no prepared statement; the first idle connection, whose
+// server process ran last and is still warm, serves the call soonest.
+func (db *DB) sharedBackend(tenant string) backend {
+	if db.shards != nil {
+		return db.withTenantSetting(db.shards.first(), tenant)
+	}
+	return db.withTenantSetting(db.be, tenant)
+}
+
 // poolFor returns the DB's own connections for a tenant's statements that
 // gain nothing from its home connection (migrations: DDL is never
 // prepared), under row-level security wrapped so that each statement sets

@@ -114,6 +114,7 @@ func (db *DB) raw(ctx context.Context, sql string, in []any) (string, querier, s
 	}
 	mappings := make([]*mapping, len(toks))
 	var shared, placed *mapping // placed: a mapping that says which database the statement runs on
+	ownText := false            // a table named has SQL text of the tenant's own
 	for i, tok := range toks {
 		if tok.kind != tokTable || tenantFilterAlias(tok.text) != "-" {
 			continue
@@ -127,6 +128,8 @@ func (db *DB) raw(ctx context.Context, sql string, in []any) (string, querier, s
 		}
 		if mappings[i].shared {
 			shared = mappings[i]
+		} else {
+			ownText = true
 		}
 		if placed != nil && placed.database != mappings[i].database {
 			return id, nil, "", nil, fmt.Errorf("%w: tenant %q's %s and %s are in different databases; one statement cannot join them", ErrInvalidQuery, id, placed.model.name, mappings[i].model.name)
@@ -151,6 +154,8 @@ func (db *DB) raw(ctx context.Context, sql string, in []any) (string, querier, s
 		return id, nil, "", nil, fmt.Errorf("%w: the statement's tables are in another database than tenant %q's transaction", ErrInvalidQuery, id)
 	case tx != nil:
 		q = tx.be
+	case shared != nil && !ownText && database == "":
+		q = db.sharedBackend(id) // the same text for every tenant
 	default:
 		q = db.backendFor(id, database)
 	}

@@ -55,6 +55,9 @@ func (t *Table[T]) target(ctx context.Context) (*mapping, querier, error) {
 	if mp.own != nil {
 		return mp, mp.own, nil
 	}
+	if mp.shared && mp.database == "" {
+		return mp, t.db.sharedBackend(id), nil
+	}
 	return mp, t.db.backendFor(id, mp.database), nil
 }
 

@@ -157,19 +157,7 @@ func rawOps(pool *pgxpool.Pool) map[string]op {
 // machine and the rights to read its processes' smaps; elsewhere it reports
 // nothing.
 func backendPrivateMB(b *testing.B, dsn, app string) {
-	conn, err := pgx.Connect(context.Background(), dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	rows, err := conn.Query(context.Background(), "SELECT pid FROM pg_stat_activity WHERE application_name = $1", app)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil {
-		b.Fatal(err)
-	}
+	pids := appPIDs(b, dsn, app)
 	var total float64
 	n := 0
 	for _, pid := range pids {
@@ -451,6 +439,24 @@ func seedBenchTenants(b *testing.B, db *tenantmap.DB, n int) {
 	}
 }
 
+// appPIDs returns the server processes serving application app.
+func appPIDs(b *testing.B, dsn, app string) []int32 {
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(context.Background(), "SELECT pid FROM pg_stat_activity WHERE application_name = $1", app)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		b.Fatal(err)
+	}
+	return pids
+}
+
 // cpuSplit measures where a benchmark's CPU time goes: the server
 // processes serving it (utime + stime from /proc/PID/stat, so the server
 // must run on this machine) and this process (getrusage). Reported per
@@ -463,19 +469,7 @@ type cpuSplit struct {
 }
 
 func (c *cpuSplit) start(b *testing.B, dsn, app string) {
-	conn, err := pgx.Connect(context.Background(), dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	rows, err := conn.Query(context.Background(), "SELECT pid FROM pg_stat_activity WHERE application_name = $1", app)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c.pids, err = pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil {
-		b.Fatal(err)
-	}
+	c.pids = appPIDs(b, dsn, app)
 	c.server, c.ok = serverCPU(c.pids)
 	c.client = clientCPU()
 }

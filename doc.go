@@ -54,6 +54,13 @@
 // Values always travel as bind parameters; identifiers never come from
 // run-time input without validation and quoting.
 //
+// Statements are prepared once and kept: by pgx on PostgreSQL (with
+// [Config.TenantAffinity] giving each tenant home connections, so each
+// server process prepares the statements of a part of the tenants), and by
+// tenantmap's own cache of database/sql statements on SQLite and MySQL
+// ([Config.StatementCacheSize]). A prepared statement names one tenant's
+// tables, so keeping it carries no tenant from one call to another.
+//
 // # Tenants
 //
 // [DB.Tenants] creates, lists and drops tenants. The catalog, control tables

@@ -70,7 +70,7 @@ func TestTenantAffinityRoutesToHome(t *testing.T) {
 		t.Errorf("40 tenants used %d backends of 4: %v", len(homes), homes)
 	}
 	// Without affinity the pool hands out any connection.
-	plain := openPostgresConfig(t, func(c *tenantmap.Config) { c.MaxConns = 4; c.TenantAffinity = false })
+	plain := openPostgresConfig(t, func(c *tenantmap.Config) { c.MaxConns = 4; c.DisableTenantAffinity = true })
 	if pid := backendPID(t, plain, "t00"); pid == 0 {
 		t.Fatal("no backend pid")
 	}
@@ -121,7 +121,7 @@ func TestTxRegistryMissDoesNotDeadlock(t *testing.T) {
 	for _, conns := range []int{1, 2} {
 		for _, affinity := range []bool{true, false} {
 			t.Run(fmt.Sprintf("conns=%d/affinity=%v", conns, affinity), func(t *testing.T) {
-				db := openPostgresConfig(t, func(c *tenantmap.Config) { c.MaxConns = conns; c.TenantAffinity = affinity })
+				db := openPostgresConfig(t, func(c *tenantmap.Config) { c.MaxConns = conns; c.DisableTenantAffinity = !affinity })
 				notes, err := tenantmap.Register[Memo](db, tenantmap.TablePerTenant("{tenant}_memo"))
 				if err != nil {
 					t.Fatal(err)

@@ -332,11 +332,11 @@ func BenchmarkPostgres(b *testing.B) {
 		{name: "tenantmap/pool=cache32768+generic", pool: true, tweak: generic(32768)},
 		{name: "tenantmap/pool=exec", pool: true, tweak: mode(pgx.QueryExecModeExec)},
 		{name: "tenantmap/pool=describe", pool: true, tweak: mode(pgx.QueryExecModeCacheDescribe)},
-		{name: "tenantmap/affinity,custom-plans", cfg: func(c *tenantmap.Config) { c.GenericPlans = false }},
+		{name: "tenantmap/affinity,custom-plans", cfg: func(c *tenantmap.Config) { c.DisableGenericPlans = true }},
 		// Two connections, one per goroutine, each caching every tenant's
 		// statement: two server processes on two cores instead of four.
 		{name: "tenantmap/conns=2,cache=16384", cfg: func(c *tenantmap.Config) { c.MaxConns, c.StatementCacheSize = 2, 16384 }},
-		{name: "tenantmap/noaffinity,cache=16384", cfg: func(c *tenantmap.Config) { c.TenantAffinity, c.StatementCacheSize = false, 16384 }},
+		{name: "tenantmap/noaffinity,cache=16384", cfg: func(c *tenantmap.Config) { c.DisableTenantAffinity, c.StatementCacheSize = true, 16384 }},
 		{name: "pgx/conns=2,cache=16384+generic", raw: true, tweak: func(pc *pgxpool.Config) {
 			generic(16384)(pc)
 			pc.MaxConns, pc.MinConns = 2, 2

@@ -875,7 +875,7 @@ func BenchmarkStrategies(b *testing.B) {
 					// tenantmap on one pgx pool, as the raw side: what its
 					// default tenant-affine connections cost or save here.
 					c := *env.cfg
-					c.TenantAffinity = false
+					c.DisableTenantAffinity = true
 					tm("tenantmap-noaffinity", &c)
 				}
 			}

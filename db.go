@@ -49,6 +49,9 @@ type Config struct {
 	// docs/benchmarks.md for the figures behind the default of
 	// DefaultStatementCacheSize.
 	//
+	// 0 means DefaultStatementCacheSize; negative means none (every
+	// statement is prepared unnamed on each call).
+	//
 	// On SQLite and MySQL it is the number of prepared statements the DB
 	// keeps, each prepared on a connection the first time it runs there
 	// (0: DefaultSQLiteStatementCacheSize or DefaultMySQLStatementCacheSize;
@@ -58,20 +61,22 @@ type Config struct {
 	// max_prepared_stmt_count (16,382 by default, for all clients): the
 	// size times the pool's connections, per process, must fit.
 	StatementCacheSize int
-	// GenericPlans sets plan_cache_mode=force_generic_plan on PostgreSQL
-	// connections. With many tenants each prepared statement runs too few
-	// times on one connection to earn PostgreSQL's generic plan, so every
-	// lookup is planned anew; forcing generic plans makes key lookups cheap
-	// again. It is a per-connection constant, not tenant state. It can pick a
-	// worse plan for filters on skewed data: measure before turning it on for
-	// query-heavy loads.
-	GenericPlans bool
-	// TenantAffinity gives every tenant a home connection on PostgreSQL: the
-	// pool is split into MaxConns single-connection pools and a tenant's calls
-	// use its home one unless it is busy. Each server backend then holds the
-	// prepared statements and catalog caches of about 1/MaxConns of the
-	// tenants. On by default; see docs/benchmarks.md for what it saves.
-	TenantAffinity bool
+	// DisableGenericPlans leaves PostgreSQL's plan_cache_mode alone. By
+	// default tenantmap sets plan_cache_mode=force_generic_plan on the
+	// connections it opens: with many tenants each prepared statement runs
+	// too few times on one connection to earn PostgreSQL's generic plan, so
+	// every lookup would be planned anew; forcing generic plans makes key
+	// lookups cheap again. It is a per-connection constant, not tenant state.
+	// A generic plan can be worse for filters on skewed data: measure, and
+	// set this for query-heavy loads where it is.
+	DisableGenericPlans bool
+	// DisableTenantAffinity keeps one PostgreSQL pool for every tenant. By
+	// default every tenant has a home connection: the pool is split into
+	// MaxConns single-connection pools and a tenant's calls use its home one
+	// unless it is busy. Each server backend then holds the prepared
+	// statements and catalog caches of about 1/MaxConns of the tenants; see
+	// docs/benchmarks.md for what it saves.
+	DisableTenantAffinity bool
 	// TransactionPooler says the PostgreSQL server is reached through a
 	// transaction-pooling proxy such as PgBouncer, where consecutive
 	// statements of one client may run on different server sessions. Named
@@ -153,7 +158,19 @@ func (c *Config) sqlStatementCacheSize(def int) int {
 	return c.StatementCacheSize
 }
 
-// ParseConfig parses a database URL:
+// pgStatementCacheSize is the statements each PostgreSQL connection keeps.
+func (c *Config) pgStatementCacheSize() int {
+	if c.StatementCacheSize == 0 {
+		return DefaultStatementCacheSize
+	}
+	return max(c.StatementCacheSize, 0)
+}
+
+// ParseConfig parses a database URL into a Config. A Config's zero value
+// for every field but Driver and DSN is the documented default, so a Config
+// built by hand, or OpenPool's nil, behaves as a parsed one does.
+//
+// The URL forms:
 //
 //	sqlite:app.db            a SQLite file (created if missing)
 //	sqlite:/abs/path/app.db  idem, absolute
@@ -180,8 +197,7 @@ func ParseConfig(rawURL string) (*Config, error) {
 		if _, err := pgxpool.ParseConfig(dsn); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidURL, err)
 		}
-		return &Config{Driver: "postgres", DSN: dsn, Schema: "public",
-			StatementCacheSize: DefaultStatementCacheSize, GenericPlans: true, TenantAffinity: true}, nil
+		return &Config{Driver: "postgres", DSN: dsn}, nil
 	case "mysql", "mariadb":
 		dsn, err := mysqlDSN(rawURL)
 		if err != nil {
@@ -234,7 +250,7 @@ type DB struct {
 	cfg     Config
 	dialect dialect.Dialect
 	be      backend
-	shards  *affinePools // nil unless TenantAffinity is on
+	shards  *affinePools // nil when tenant affinity is off
 	reg     *Registry
 	cat     *catalog
 
@@ -276,7 +292,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 // OpenPool opens a DB on a pgx pool the caller made and keeps owning: Close
 // does not close it. cfg may be nil.
 func OpenPool(ctx context.Context, pool *pgxpool.Pool, cfg *Config) (*DB, error) {
-	c := Config{Schema: "public"}
+	var c Config
 	if cfg != nil {
 		c = *cfg
 	}
@@ -319,17 +335,20 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 				pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 				pc.ConnConfig.StatementCacheCapacity = 0
 				pc.ConnConfig.DescriptionCacheCapacity = max(cfg.StatementCacheSize, DefaultStatementCacheSize)
-			case cfg.StatementCacheSize > 0:
-				pc.ConnConfig.StatementCacheCapacity = cfg.StatementCacheSize
+			case cfg.StatementCacheSize < 0:
+				pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
+				pc.ConnConfig.StatementCacheCapacity = 0
+			default:
+				pc.ConnConfig.StatementCacheCapacity = cfg.pgStatementCacheSize()
 			}
-			if cfg.GenericPlans && !cfg.TransactionPooler {
+			if !cfg.DisableGenericPlans && !cfg.TransactionPooler {
 				pc.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 			}
 			if cfg.MaxConns > 0 {
 				pc.MaxConns = int32(cfg.MaxConns)
 			}
 			db.pgConnConfig = pc.ConnConfig
-			if cfg.TenantAffinity && !cfg.TransactionPooler && pc.MaxConns > 1 {
+			if !cfg.DisableTenantAffinity && !cfg.TransactionPooler && pc.MaxConns > 1 {
 				db.shards, err = newAffinePools(ctx, pc, int(pc.MaxConns))
 				if err != nil {
 					return nil, opError("open", "", "", err)
@@ -380,10 +399,7 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 	if db.shards != nil {
 		// Homes pay once the working set (statements of the mappings in
 		// use) overflows one connection's cache.
-		cache := int64(db.cfg.StatementCacheSize)
-		if cache <= 0 {
-			cache = 512 // pgx's default
-		}
+		cache := int64(db.cfg.pgStatementCacheSize())
 		db.shards.compact = func() bool { return db.reg.size.Load()*statementsPerMapping <= cache }
 	}
 	db.cat = newCatalog(db.dialect, db.cfg.Schema)

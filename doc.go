@@ -55,7 +55,8 @@
 // run-time input without validation and quoting.
 //
 // Statements are prepared once and kept: by pgx on PostgreSQL (with
-// [Config.TenantAffinity] giving each tenant home connections, so each
+// tenant-affine connections, on unless [Config.DisableTenantAffinity],
+// giving each tenant home connections, so each
 // server process prepares the statements of a part of the tenants), and by
 // tenantmap's own cache of database/sql statements on SQLite and MySQL
 // ([Config.StatementCacheSize]). A prepared statement names one tenant's

@@ -1,5 +1,7 @@
 package tenantmap
 
+import "context"
+
 // ProvisionSQL returns the statements Create runs for a tenant whose key is
 // key in the DB's own database, for benchmarks that issue the same DDL
 // through the driver.
@@ -22,4 +24,12 @@ func StatementsKept(db *DB) int {
 		return b.stmts.len()
 	}
 	return -1
+}
+
+// ConnSettings reports what a PostgreSQL DB's connections run with: the
+// server's plan_cache_mode, whether tenants have home connections, and the
+// statements each connection keeps.
+func ConnSettings(ctx context.Context, db *DB) (planCacheMode string, affine bool, statements int, err error) {
+	err = db.be.queryRow(ctx, "SHOW plan_cache_mode").Scan(&planCacheMode)
+	return planCacheMode, db.shards != nil, db.pgConnConfig.StatementCacheCapacity, err
 }

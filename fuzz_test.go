@@ -460,8 +460,8 @@ func FuzzParseConfig(f *testing.F) {
 				t.Fatalf("ParseConfig(%q): DSN %q is not the URL's path", s, cfg.DSN)
 			}
 		case "postgres":
-			if cfg.Schema != "public" {
-				t.Fatalf("ParseConfig(%q): schema %q, want public", s, cfg.Schema)
+			if cfg.Schema != "" {
+				t.Fatalf("ParseConfig(%q): schema %q, want the default (empty: public)", s, cfg.Schema)
 			}
 			if _, err := pgxpool.ParseConfig(cfg.DSN); err != nil {
 				t.Fatalf("ParseConfig(%q) accepted a DSN pgx refuses: %v", s, err)

@@ -28,7 +28,7 @@ func openPostgresConfig(t *testing.T, tweak func(*tenantmap.Config)) *tenantmap.
 func backendPID(t *testing.T, db *tenantmap.DB, tenant string) int32 {
 	t.Helper()
 	var pid int32
-	if err := db.QueryRow(tctx(tenant), []any{&pid}, "SELECT pg_backend_pid()"); err != nil {
+	if err := db.QueryRow(tctx(tenant), "SELECT pg_backend_pid()").Scan(&pid); err != nil {
 		t.Fatal(err)
 	}
 	return pid
@@ -99,7 +99,7 @@ func TestSharedTableCallsTakeFirstIdle(t *testing.T) {
 	pid := func(sql, id string) int32 {
 		t.Helper()
 		var p int32
-		if err := db.QueryRow(tctx(id), []any{&p}, sql); err != nil {
+		if err := db.QueryRow(tctx(id), sql).Scan(&p); err != nil {
 			t.Fatal(err)
 		}
 		return p

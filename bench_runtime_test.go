@@ -34,7 +34,7 @@ func BenchmarkRuntimeMappingChurn(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	m, err := tenantmap.NewModel(tenantmap.Schema{Name: "ticket", Fields: []tenantmap.FieldDef{
+	m, err := tenantmap.NewModel(tenantmap.ModelDoc{Name: "ticket", Fields: []tenantmap.FieldDef{
 		{Name: "id", Type: "int64"}, {Name: "title", Type: "string", Size: 100}, {Name: "status", Type: "string", Default: "open"},
 	}})
 	if err != nil {

@@ -45,14 +45,14 @@ type object struct {
 
 // Tenant is one tenant as the catalog records it.
 type Tenant struct {
-	ID            string    // the validated tenant id
-	Key           string    // the id as used in physical names; shorter than ID when ID would not fit
-	Status        string    // StatusActive, StatusSuspended or StatusDropped
-	Version       int64     // placement version; bumped by every change to the tenant's mapping
-	SchemaVersion int64     // the last migration applied to the tenant's tables (0: none)
-	CreatedAt     time.Time // UTC
-	PurgeAfter    time.Time // a dropped tenant's data is kept until then (zero unless dropped with Retain)
-	LastError     string    // why the tenant's last migration failed; "" after a success
+	ID               string       // the validated tenant id
+	Key              string       // the id as used in physical names; shorter than ID when ID would not fit
+	Status           TenantStatus // StatusActive, StatusSuspended, StatusDropped or StatusPurging
+	Version          int64        // placement version; bumped by every change to the tenant's mapping
+	MigrationVersion int64        // the last migration applied to the tenant's tables (0: none)
+	CreatedAt        time.Time    // UTC
+	PurgeAfter       time.Time    // a dropped tenant's data is kept until then (zero unless dropped with Retain)
+	LastError        string       // why the tenant's last migration failed; "" after a success
 }
 
 // catalog renders and runs the control-table statements.
@@ -135,11 +135,11 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 	c.listStatusSQL = "SELECT " + cols + " FROM " + t + " WHERE " + q("id") + ">" + ph(1) + " AND " + q("status") + "=" + ph(2) + " ORDER BY " + q("id") + " LIMIT " + ph(3)
 	c.setStatusSQL = "UPDATE " + t + " SET " + q("status") + "=" + ph(1) + "," + q("purge_after") + "=" + ph(2) + "," + q("version") + "=" + q("version") + "+1 WHERE " +
 		q("id") + "=" + ph(3) + " AND " + q("status") + "=" + ph(4)
-	c.expiredSQL = "SELECT " + q("id") + " FROM " + t + " WHERE " + q("status") + " IN ('" + StatusDropped + "','" + StatusPurging + "') AND " + q("purge_after") + "<=" + ph(1) + " ORDER BY " + q("id")
+	c.expiredSQL = "SELECT " + q("id") + " FROM " + t + " WHERE " + q("status") + " IN ('" + string(StatusDropped) + "','" + string(StatusPurging) + "') AND " + q("purge_after") + "<=" + ph(1) + " ORDER BY " + q("id")
 	// Purge claims each tenant before removing it: a Restore between the
 	// listing and the removal wins, and the tenant is left alone.
-	c.purgeClaimSQL = "UPDATE " + t + " SET " + q("status") + "='" + StatusPurging + "'," + q("version") + "=" + q("version") + "+1 WHERE " + q("id") + "=" + ph(1) +
-		" AND " + q("status") + " IN ('" + StatusDropped + "','" + StatusPurging + "') AND " + q("purge_after") + "<=" + ph(2)
+	c.purgeClaimSQL = "UPDATE " + t + " SET " + q("status") + "='" + string(StatusPurging) + "'," + q("version") + "=" + q("version") + "+1 WHERE " + q("id") + "=" + ph(1) +
+		" AND " + q("status") + " IN ('" + string(StatusDropped) + "','" + string(StatusPurging) + "') AND " + q("purge_after") + "<=" + ph(2)
 	o := qualifiedIdent(d, schema, ObjectTable)
 	c.createObjectsSQL = "CREATE TABLE IF NOT EXISTS " + o + " (" +
 		col("kind", dialect.String, 16) + " NOT NULL, " +
@@ -198,7 +198,7 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 	c.pendingSQL = "SELECT 't'," + tq("id") + ",''," + tq("schema_version") + "," + tq("migration_step") + "," + tq("tenant_key") + "," + tq("placement") + "," +
 		pn("model") + "," + pn("strategy") + "," + pn("database_name") + "," + pn("schema_name") + "," + pn("object_name") +
 		" FROM " + t + " t LEFT JOIN " + qualifiedIdent(d, schema, PlacementTable) + " p ON p." + q("tenant_id") + "=t." + q("id") +
-		" WHERE (" + tq("schema_version") + "<" + ph(1) + " OR " + tq("migration_step") + ">0) AND " + tq("status") + "<>'" + StatusDropped + "'" +
+		" WHERE (" + tq("schema_version") + "<" + ph(1) + " OR " + tq("migration_step") + ">0) AND " + tq("status") + "<>'" + string(StatusDropped) + "'" +
 		" UNION ALL SELECT 's'," + q("schema_name") + "," + q("object_name") + "," + q("schema_version") + "," + q("migration_step") + "," + q("model") + ",'',NULL,NULL,NULL,NULL,NULL FROM " + o +
 		" WHERE " + q("tenant_id") + "='' AND " + q("kind") + "='table' AND (" + q("schema_version") + "<" + ph(2) + " OR " + q("migration_step") + ">0)" +
 		" ORDER BY 1, 2, 3"
@@ -208,10 +208,10 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 		// the new version, if the row still says the planned one. One
 		// statement; a failing migration rolls it back.
 		c.claimSQL = "WITH old AS (SELECT " + q("id") + " FROM " + t + " WHERE " + q("id") + "=$1 AND " + q("schema_version") + "=$2 AND " +
-			q("migration_step") + "=0 AND " + q("status") + "<>'" + StatusDropped + "' FOR UPDATE NOWAIT) UPDATE " + t + " t SET " +
+			q("migration_step") + "=0 AND " + q("status") + "<>'" + string(StatusDropped) + "' FOR UPDATE NOWAIT) UPDATE " + t + " t SET " +
 			q("schema_version") + "=$3," + q("last_error") + "=NULL," + q("version") + "=t." + q("version") + "+1 FROM old WHERE t." + q("id") + "=old." + q("id")
 	}
-	c.lowestVersionSQL = "SELECT MIN(" + q("schema_version") + ") FROM " + t + " WHERE " + q("status") + "<>'" + StatusDropped + "'"
+	c.lowestVersionSQL = "SELECT MIN(" + q("schema_version") + ") FROM " + t + " WHERE " + q("status") + "<>'" + string(StatusDropped) + "'"
 	// A version is never written backwards (a run to a lower target after
 	// one cut short above it): the guard leaves the row as it is.
 	c.migratedSQL = "UPDATE " + t + " SET " + q("schema_version") + "=" + ph(1) + "," + q("migration_step") + "=0," + q("last_error") + "=NULL," +
@@ -318,14 +318,14 @@ func (c *catalog) addMissing(ctx context.Context, q querier, table string, cols 
 // tenantRecord is a catalog row: the Tenant and what only tenantmap reads.
 type tenantRecord struct {
 	Tenant
-	step      int64  // steps of migration SchemaVersion+1 applied where DDL is not transactional
+	step      int64  // steps of migration MigrationVersion+1 applied where DDL is not transactional
 	placement string // the strategy Create was told to place the tenant by, "" for the models' own
 }
 
 func scanTenant(r row, t *Tenant, extra ...any) error {
 	var purge *time.Time
 	var lastErr *string
-	dest := append([]any{&t.ID, &t.Key, &t.Status, &t.Version, &t.CreatedAt, &t.SchemaVersion, &purge, &lastErr}, extra...)
+	dest := append([]any{&t.ID, &t.Key, &t.Status, &t.Version, &t.CreatedAt, &t.MigrationVersion, &purge, &lastErr}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return err
 	}
@@ -374,7 +374,7 @@ func (c *catalog) usable(ctx context.Context, q querier, id string) (tenantRecor
 	return t, fmt.Errorf("tenantmap: tenant %q has an unknown status %q", id, t.Status)
 }
 
-func (c *catalog) list(ctx context.Context, be backend, after, status string, limit int) ([]Tenant, error) {
+func (c *catalog) list(ctx context.Context, be backend, after string, status TenantStatus, limit int) ([]Tenant, error) {
 	var r rows
 	var err error
 	if status == "" {

@@ -379,7 +379,7 @@ func TestConformanceRaw(t *testing.T) {
 		rows.Close()
 		var title string
 		var cnt int64
-		if err := f.db.QueryRow(ctx, []any{&title, &cnt}, "SELECT title, count(*) FROM {case} WHERE status = ? AND {tenant} GROUP BY title", "closed"); err != nil {
+		if err := f.db.QueryRow(ctx, "SELECT title, count(*) FROM {case} WHERE status = ? AND {tenant} GROUP BY title", "closed").Scan(&title, &cnt); err != nil {
 			t.Fatal(err)
 		}
 		if title != "acme" || cnt != 2 {
@@ -392,7 +392,7 @@ func TestConformanceRaw(t *testing.T) {
 		}
 		// A string literal with braces and question marks is left alone.
 		var lit string
-		if err := f.db.QueryRow(ctx, []any{&lit}, "SELECT '{case} ?' FROM {case} WHERE id = ? AND {tenant}", 1); err != nil || lit != "{case} ?" {
+		if err := f.db.QueryRow(ctx, "SELECT '{case} ?' FROM {case} WHERE id = ? AND {tenant}", 1).Scan(&lit); err != nil || lit != "{case} ?" {
 			t.Errorf("literal rewritten: %q %v", lit, err)
 		}
 		for _, bad := range []string{"SELECT * FROM {nope}", "SELECT 1; SELECT 2", "SELECT ? FROM {case}"} {
@@ -400,7 +400,7 @@ func TestConformanceRaw(t *testing.T) {
 				t.Errorf("%q: want ErrInvalidQuery, got %v", bad, err)
 			}
 		}
-		if err := f.db.QueryRow(ctx, []any{&title}, "SELECT title FROM {case} WHERE id = ? AND {tenant}", -1); !errors.Is(err, tenantmap.ErrNotFound) {
+		if err := f.db.QueryRow(ctx, "SELECT title FROM {case} WHERE id = ? AND {tenant}", -1).Scan(&title); !errors.Is(err, tenantmap.ErrNotFound) {
 			t.Errorf("QueryRow no row: %v", err)
 		}
 	})

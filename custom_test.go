@@ -52,7 +52,7 @@ func cfOpen(t *testing.T, b backend, tenants ...string) cfFixture {
 	if f.notes, err = tenantmap.Register[Note](db, b.strategy("{tenant}_note")); err != nil {
 		t.Fatal(err)
 	}
-	s, err := tenantmap.ParseSchema([]byte(cfItemDoc))
+	s, err := tenantmap.ParseModelDoc([]byte(cfItemDoc))
 	if err != nil {
 		t.Fatal(err)
 	}

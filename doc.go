@@ -16,7 +16,7 @@
 //
 // # Models defined at run time, and custom fields
 //
-// A model can also be defined while the program runs: [ParseSchema] reads a
+// A model can also be defined while the program runs: [ParseModelDoc] reads a
 // JSON or YAML document ([ModelSchemaJSON] is its JSON Schema), [NewModel]
 // compiles it, and [RegisterModel] gives a [Table] of [Record]s with the same
 // calls as a struct model's. A tenant extends a model with fields of its own

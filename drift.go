@@ -12,35 +12,38 @@ import (
 	"github.com/tenantmap/tenantmap/dialect"
 )
 
+// DiffKind is the kind of a Difference.
+type DiffKind string
+
 // The kinds of Difference that Drift reports.
 const (
-	DiffBehind        = "behind"         // the tenant's migration version is below the latest
-	DiffAhead         = "ahead"          // above the latest this program knows
-	DiffMissingTable  = "missing table"  // the model's table is not there
-	DiffMissingColumn = "missing column" // the model has a column the table lacks
-	DiffExtraColumn   = "extra column"   // the table has a column the model lacks
-	DiffType          = "type"           // a column's type is not the model's
-	DiffNullable      = "nullable"       // a column's NULL-ability is not the model's
-	DiffKey           = "key"            // a column's part in the primary key is not the model's
-	DiffMissingIndex  = "missing index"  // the model has an index the table lacks
-	DiffExtraIndex    = "extra index"    // the table has an index named as tenantmap names them, which the model lacks
-	DiffIndex         = "index"          // an index's columns or uniqueness are not the model's
+	DiffBehind        DiffKind = "behind"         // the tenant's migration version is below the latest
+	DiffAhead         DiffKind = "ahead"          // above the latest this program knows
+	DiffMissingTable  DiffKind = "missing table"  // the model's table is not there
+	DiffMissingColumn DiffKind = "missing column" // the model has a column the table lacks
+	DiffExtraColumn   DiffKind = "extra column"   // the table has a column the model lacks
+	DiffType          DiffKind = "type"           // a column's type is not the model's
+	DiffNullable      DiffKind = "nullable"       // a column's NULL-ability is not the model's
+	DiffKey           DiffKind = "key"            // a column's part in the primary key is not the model's
+	DiffMissingIndex  DiffKind = "missing index"  // the model has an index the table lacks
+	DiffExtraIndex    DiffKind = "extra index"    // the table has an index named as tenantmap names them, which the model lacks
+	DiffIndex         DiffKind = "index"          // an index's columns or uniqueness are not the model's
 )
 
 // Difference is one way a tenant's live schema differs from what its
 // models and migration version say it should be.
 type Difference struct {
-	Kind   string // DiffMissingColumn, …
-	Model  string // "" for DiffBehind and DiffAhead
-	Table  string // the physical table, schema-qualified where there are schemas
-	Column string // or the index's name, for index differences
-	Want   string // what the model says ("" for extra columns and indexes)
-	Have   string // what the database has ("" for missing ones)
+	Kind   DiffKind // DiffMissingColumn, …
+	Model  string   // "" for DiffBehind and DiffAhead
+	Table  string   // the physical table, schema-qualified where there are schemas
+	Column string   // or the index's name, for index differences
+	Want   string   // what the model says ("" for extra columns and indexes)
+	Have   string   // what the database has ("" for missing ones)
 }
 
 func (d Difference) String() string {
 	var b strings.Builder
-	b.WriteString(d.Kind)
+	b.WriteString(string(d.Kind))
 	if d.Table != "" {
 		b.WriteString(" " + d.Table)
 	}
@@ -62,11 +65,11 @@ func orNone(s string) string {
 
 // TenantDrift is what Drift found for one tenant.
 type TenantDrift struct {
-	Tenant        string
-	SchemaVersion int64
-	Latest        int64
-	Differences   []Difference // none when the live schema is what it should be
-	Err           error        // the tenant could not be checked
+	Tenant           string
+	MigrationVersion int64
+	Latest           int64
+	Differences      []Difference // none when the live schema is what it should be
+	Err              error        // the tenant could not be checked
 }
 
 // DriftOptions says which tenants Drift checks.
@@ -147,12 +150,12 @@ func (db *DB) driftOf(ctx context.Context, id string, shared *sharedDrift) Tenan
 		res.Err = err
 		return res
 	}
-	res.SchemaVersion = rec.SchemaVersion
+	res.MigrationVersion = rec.MigrationVersion
 	switch {
-	case rec.SchemaVersion < res.Latest:
-		res.Differences = append(res.Differences, Difference{Kind: DiffBehind, Want: strconv.FormatInt(res.Latest, 10), Have: strconv.FormatInt(rec.SchemaVersion, 10)})
-	case rec.SchemaVersion > res.Latest:
-		res.Differences = append(res.Differences, Difference{Kind: DiffAhead, Want: strconv.FormatInt(res.Latest, 10), Have: strconv.FormatInt(rec.SchemaVersion, 10)})
+	case rec.MigrationVersion < res.Latest:
+		res.Differences = append(res.Differences, Difference{Kind: DiffBehind, Want: strconv.FormatInt(res.Latest, 10), Have: strconv.FormatInt(rec.MigrationVersion, 10)})
+	case rec.MigrationVersion > res.Latest:
+		res.Differences = append(res.Differences, Difference{Kind: DiffAhead, Want: strconv.FormatInt(res.Latest, 10), Have: strconv.FormatInt(rec.MigrationVersion, 10)})
 	}
 	for _, b := range db.snapshotBindings() {
 		mp, _, err := db.resolveMapping(ctx, db.be, rec, b)
@@ -200,7 +203,7 @@ func (db *DB) tableDrift(ctx context.Context, q querier, mp *mapping) ([]Differe
 	if err != nil {
 		return nil, err
 	}
-	diff := func(kind, col, want, have string) Difference {
+	diff := func(kind DiffKind, col, want, have string) Difference {
 		return Difference{Kind: kind, Model: m.name, Table: table, Column: col, Want: want, Have: have}
 	}
 	// What the model says: the columns provisioning makes.

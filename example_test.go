@@ -113,7 +113,7 @@ func ExampleDB_Migrate() {
 
 	// A tenant created now is at the latest version from the start.
 	newco, _ := db.Tenants().Create(ctx, "newco")
-	fmt.Println("newco at version", newco.SchemaVersion)
+	fmt.Println("newco at version", newco.MigrationVersion)
 
 	rep, _ = db.Migrate(ctx, tenantmap.MigrateOptions{})
 	fmt.Println("nothing left:", len(rep.Tenants) == 0)
@@ -137,7 +137,7 @@ func ExampleNewModel() {
 	}
 	defer db.Close()
 
-	doc, err := tenantmap.ParseSchema([]byte(`
+	doc, err := tenantmap.ParseModelDoc([]byte(`
 name: ticket
 fields:
   - {name: id, type: int64}

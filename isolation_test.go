@@ -282,7 +282,7 @@ func isoStep(bg context.Context, db *tenantmap.DB, notes *tenantmap.Table[isoNot
 
 	default: // raw SQL
 		var c int64
-		err := db.QueryRow(tenantmap.WithTenant(bg, tenant), []any{&c}, "SELECT count(*) FROM {note} WHERE owner = ? AND {tenant}", tenant)
+		err := db.QueryRow(tenantmap.WithTenant(bg, tenant), "SELECT count(*) FROM {note} WHERE owner = ? AND {tenant}", tenant).Scan(&c)
 		if err != nil {
 			return fmt.Errorf("raw count: %w", err)
 		}
@@ -375,7 +375,7 @@ func TestIsolationBoundaries(t *testing.T) {
 				t.Errorf("beta Exists(id = %d) = %v, %v; want false", keyA, ok, err)
 			}
 			var body string
-			if err := db.QueryRow(ctxB, []any{&body}, "SELECT body FROM {note} WHERE id = ? AND {tenant}", keyA); !errors.Is(err, tenantmap.ErrNotFound) {
+			if err := db.QueryRow(ctxB, "SELECT body FROM {note} WHERE id = ? AND {tenant}", keyA).Scan(&body); !errors.Is(err, tenantmap.ErrNotFound) {
 				t.Errorf("beta raw select of %d = %q, %v; want ErrNotFound", keyA, body, err)
 			}
 			if n, err := db.Exec(ctxB, "DELETE FROM {note} WHERE id = ? AND {tenant}", keyA); err != nil || n != 0 {
@@ -519,7 +519,7 @@ func TestIsolationBoundaries(t *testing.T) {
 			}
 			noTenant("Query", err)
 			var id int64
-			noTenant("QueryRow", db.QueryRow(bg, []any{&id}, "SELECT id FROM {note}"))
+			noTenant("QueryRow", db.QueryRow(bg, "SELECT id FROM {note}").Scan(&id))
 			called := false
 			noTenant("InTx", db.InTx(bg, func(context.Context) error { called = true; return nil }))
 			if called {

@@ -67,7 +67,7 @@ func (ts *Tenants) softDrop(ctx context.Context, id string, confirm DropConfirma
 
 // setStatus moves a tenant from status from to status to, bumping its
 // placement version, and drops its cached mappings.
-func (ts *Tenants) setStatus(ctx context.Context, id, from, to string, purgeAfter *time.Time) error {
+func (ts *Tenants) setStatus(ctx context.Context, id string, from, to TenantStatus, purgeAfter *time.Time) error {
 	db := ts.db
 	if err := ValidateTenantID(id); err != nil {
 		return err

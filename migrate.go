@@ -243,9 +243,9 @@ func (db *DB) selectTenants(ctx context.Context, pending []pendingTarget, ids []
 			}
 			res.Result, res.Err = ResultFailed, err
 		} else if t.Status == StatusDropped {
-			res.From, res.Result, res.Err = t.SchemaVersion, ResultSkipped, fmt.Errorf("%w: %q is dropped", ErrTenantNotFound, id)
+			res.From, res.Result, res.Err = t.MigrationVersion, ResultSkipped, fmt.Errorf("%w: %q is dropped", ErrTenantNotFound, id)
 		} else {
-			res.From, res.Result = t.SchemaVersion, ResultCurrent
+			res.From, res.Result = t.MigrationVersion, ResultCurrent
 		}
 		rep.Tenants = append(rep.Tenants, res)
 	}
@@ -670,9 +670,9 @@ func (db *DB) planTenant(ctx context.Context, migs *migrationSet, scope *migrati
 	rec := scope.rec
 	var items []planItem
 	created := map[string]bool{}
-	for _, m := range migs.between(rec.SchemaVersion, to) {
+	for _, m := range migs.between(rec.MigrationVersion, to) {
 		for i, s := range m.Steps {
-			if m.Version == rec.SchemaVersion+1 && int64(i) < rec.step {
+			if m.Version == rec.MigrationVersion+1 && int64(i) < rec.step {
 				continue // applied before a run was cut short (MySQL)
 			}
 			it := planItem{version: m.Version, index: i, last: i == len(m.Steps)-1, step: s}
@@ -849,7 +849,7 @@ func (db *DB) migrateTenant(ctx context.Context, migs *migrationSet, t pendingTa
 			return err
 		}
 		rec := scope.rec
-		if rec.SchemaVersion >= to || rec.Status == StatusDropped {
+		if rec.MigrationVersion >= to || rec.Status == StatusDropped {
 			result = ResultCurrent
 			return nil
 		}
@@ -888,7 +888,7 @@ func (db *DB) migrateTenant(ctx context.Context, migs *migrationSet, t pendingTa
 // path: a database of its own, or a row that changed since it was read.
 func (db *DB) migrateClaimed(ctx context.Context, migs *migrationSet, t pendingTarget, to int64) (MigrateResult, error, bool) {
 	scope := &migrationScope{db: db, cache: map[*binding]*mapping{}, placements: t.placements,
-		rec: tenantRecord{Tenant: Tenant{ID: t.id, Key: t.key, Status: StatusActive, SchemaVersion: t.version}, placement: t.placement}}
+		rec: tenantRecord{Tenant: Tenant{ID: t.id, Key: t.key, Status: StatusActive, MigrationVersion: t.version}, placement: t.placement}}
 	if scope.placements == nil {
 		scope.placements = map[string]placement{}
 	}
@@ -1086,7 +1086,7 @@ const localVersionTable = "tenantmap_version"
 // own afterwards.
 func (db *DB) migrateOwnDatabase(ctx context.Context, migs *migrationSet, scope *migrationScope, home string, to int64, inCatalogTx bool) (MigrateResult, error) {
 	id, rec := scope.rec.ID, scope.rec
-	if rec.SchemaVersion >= to || rec.Status == StatusDropped {
+	if rec.MigrationVersion >= to || rec.Status == StatusDropped {
 		return ResultCurrent, nil
 	}
 	items, err := db.planTenant(ctx, migs, scope, to)
@@ -1113,7 +1113,7 @@ func (db *DB) migrateOwnDatabase(ctx context.Context, migs *migrationSet, scope 
 			db.dialect.ColumnType(dialect.Column{Kind: dialect.Int64})+" NOT NULL)"); err != nil {
 			return err
 		}
-		local := rec.SchemaVersion
+		local := rec.MigrationVersion
 		var v sql.NullInt64
 		if err := tx.queryRow(ctx, "SELECT MAX("+dialect.Quote(db.dialect, "version")+") FROM "+lt).Scan(&v); err != nil {
 			return err
@@ -1148,7 +1148,7 @@ func (db *DB) migrateOwnDatabase(ctx context.Context, migs *migrationSet, scope 
 		if !inCatalogTx {
 			// SQLite holds no lock on the catalog meanwhile: another runner
 			// may have finished the tenant while this one waited for its file.
-			if rec, err := db.cat.read(ctx, cat, id); err != nil || rec.SchemaVersion >= to {
+			if rec, err := db.cat.read(ctx, cat, id); err != nil || rec.MigrationVersion >= to {
 				result = ResultCurrent
 				return err
 			}
@@ -1190,7 +1190,7 @@ func (db *DB) migrateStepwise(ctx context.Context, migs *migrationSet, id string
 	}
 	// At the target, or past it with a later migration part way (a run to
 	// a higher target cut short): nothing to do at this target.
-	if rec := scope.rec; rec.SchemaVersion >= to || rec.Status == StatusDropped {
+	if rec := scope.rec; rec.MigrationVersion >= to || rec.Status == StatusDropped {
 		return ResultCurrent, nil
 	}
 	items, err := db.planTenant(ctx, migs, scope, to)

@@ -163,8 +163,8 @@ func TestMigrateAlterColumnType(t *testing.T) {
 			if !errors.Is(cause, tenantmap.ErrUnsupported) {
 				t.Errorf("SQLite: want ErrUnsupported, got %v", cause)
 			}
-			if tn, _ := db.Tenants().Get(bg, "w1"); tn.SchemaVersion != 0 {
-				t.Errorf("SQLite: the tenant moved to version %d", tn.SchemaVersion)
+			if tn, _ := db.Tenants().Get(bg, "w1"); tn.MigrationVersion != 0 {
+				t.Errorf("SQLite: the tenant moved to version %d", tn.MigrationVersion)
 			}
 			return
 		}
@@ -341,8 +341,8 @@ func TestMigrateSharedWaitsForEveryTenant(t *testing.T) {
 		if !errors.Is(err, tenantmap.ErrMigrationFailed) {
 			t.Fatalf("a run for a alone that cannot finish: %v %+v %+v", err, rep.Tenants, rep.Shared)
 		}
-		if ta, _ := db.Tenants().Get(bg, "a"); ta.SchemaVersion != 1 {
-			t.Errorf("a at version %d, want 1: the shared table's version 2 waits for b", ta.SchemaVersion)
+		if ta, _ := db.Tenants().Get(bg, "a"); ta.MigrationVersion != 1 {
+			t.Errorf("a at version %d, want 1: the shared table's version 2 waits for b", ta.MigrationVersion)
 		}
 		info, err := db.Describe(tenantmap.WithTenant(bg, "b"), "note")
 		if err != nil {

@@ -153,8 +153,8 @@ func mgCheckMigrated(t *testing.T, db *tenantmap.DB, cases *tenantmap.Table[mgCa
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tn.SchemaVersion != 3 || tn.LastError != "" {
-		t.Errorf("%s: schema version %d (want 3), last error %q", id, tn.SchemaVersion, tn.LastError)
+	if tn.MigrationVersion != 3 || tn.LastError != "" {
+		t.Errorf("%s: schema version %d (want 3), last error %q", id, tn.MigrationVersion, tn.LastError)
 	}
 	got, err := cases.Find(ctx, tenantmap.OrderBy("id"))
 	if err != nil {
@@ -229,8 +229,8 @@ func TestMigrate(t *testing.T) {
 		// A new tenant is made at the latest version; a second run has
 		// nothing to do.
 		mustCreate(t, db, "newco")
-		if tn, _ := db.Tenants().Get(context.Background(), "newco"); tn.SchemaVersion != 3 {
-			t.Errorf("a new tenant is at version %d, want 3", tn.SchemaVersion)
+		if tn, _ := db.Tenants().Get(context.Background(), "newco"); tn.MigrationVersion != 3 {
+			t.Errorf("a new tenant is at version %d, want 3", tn.MigrationVersion)
 		}
 		rep, err = db.Migrate(context.Background(), tenantmap.MigrateOptions{})
 		if err != nil || len(rep.Tenants) != 0 || len(rep.Shared) != 0 {
@@ -263,8 +263,8 @@ func TestMigrateDryRun(t *testing.T) {
 				t.Errorf("the plan lacks %q:\n%s", want, all)
 			}
 		}
-		if tn, _ := db.Tenants().Get(context.Background(), "acme"); tn.SchemaVersion != 0 {
-			t.Errorf("a dry run moved the tenant to version %d", tn.SchemaVersion)
+		if tn, _ := db.Tenants().Get(context.Background(), "acme"); tn.MigrationVersion != 0 {
+			t.Errorf("a dry run moved the tenant to version %d", tn.MigrationVersion)
 		}
 		if after := physicalTables(t, db); !slices.Equal(before, after) {
 			t.Errorf("a dry run changed the tables: %v → %v", before, after)
@@ -315,8 +315,8 @@ func mgCheckFailed(t *testing.T, b backend, db *tenantmap.DB, id string) {
 		// go through one version at a time, and 1 and 2 succeeded.
 		want = 2
 	}
-	if tn.SchemaVersion != want || !strings.Contains(tn.LastError, "injected failure") {
-		t.Errorf("%s after a failed migration: version %d (want %d), last error %q", id, tn.SchemaVersion, want, tn.LastError)
+	if tn.MigrationVersion != want || !strings.Contains(tn.LastError, "injected failure") {
+		t.Errorf("%s after a failed migration: version %d (want %d), last error %q", id, tn.MigrationVersion, want, tn.LastError)
 	}
 	if want == 0 && !isShared(b) {
 		if cols := describeColumns(t, db, "case", id); strings.Contains(cols, "priority") {
@@ -381,7 +381,7 @@ func TestMigrateStopAndCanary(t *testing.T) {
 		if len(rep.Tenants) != len(ids) {
 			t.Errorf("stop on error reports %d tenants: %+v", len(rep.Tenants), rep.Tenants)
 		}
-		if tn, _ := db.Tenants().Get(context.Background(), "a3"); tn.SchemaVersion == 3 {
+		if tn, _ := db.Tenants().Get(context.Background(), "a3"); tn.MigrationVersion == 3 {
 			t.Errorf("a3 was migrated after the run stopped")
 		}
 
@@ -393,7 +393,7 @@ func TestMigrateStopAndCanary(t *testing.T) {
 		}
 		for _, id := range []string{"a3", "a4", "a5"} {
 			tn, _ := db2.Tenants().Get(context.Background(), id)
-			if tn.SchemaVersion == 3 {
+			if tn.MigrationVersion == 3 {
 				t.Errorf("canary failed, yet %s was migrated", id)
 			}
 		}
@@ -438,13 +438,13 @@ func TestMigrateCancel(t *testing.T) {
 				t.Fatal(err)
 			}
 			switch {
-			case tn.SchemaVersion == 3:
+			case tn.MigrationVersion == 3:
 				migrated++
 			case db.Dialect().Name() == "mysql" || isShared(b):
 				// Stepwise (MySQL) or in passes (shared tables): part way is a
 				// version recorded with its steps.
-			case tn.SchemaVersion != 0:
-				t.Errorf("%s at version %d after a cancelled run: neither old nor new", id, tn.SchemaVersion)
+			case tn.MigrationVersion != 0:
+				t.Errorf("%s at version %d after a cancelled run: neither old nor new", id, tn.MigrationVersion)
 			}
 		}
 		if migrated < 3 || migrated == len(ids) {
@@ -566,7 +566,7 @@ func TestMigrateKill(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tn.SchemaVersion == 3 {
+			if tn.MigrationVersion == 3 {
 				migrated++
 			}
 		}
@@ -656,7 +656,7 @@ func TestDrift(t *testing.T) {
 				t.Errorf("%s: unexpected drift: %v", d.Tenant, d.Differences)
 			}
 			if behind {
-				kinds := map[string]bool{}
+				kinds := map[tenantmap.DiffKind]bool{}
 				for _, x := range d.Differences {
 					kinds[x.Kind] = true
 				}

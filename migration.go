@@ -16,7 +16,7 @@ import (
 // Migration is one version of the tenants' schema: the steps that take a
 // tenant's tables from the previous version to this one. Versions are
 // positive and increase; a tenant's version is recorded in the catalog
-// (Tenant.SchemaVersion).
+// (Tenant.MigrationVersion).
 //
 // A model's Go struct describes its latest version: Create makes a new
 // tenant's tables from the models as they are and records the latest

@@ -38,11 +38,11 @@ type Model struct {
 	dynamic   bool
 	hasExtra  bool
 	valuesOff uintptr
-	hasBag    bool     // some field lives in the values map
-	check     bool     // writes validate the record first (bag fields, sized strings)
-	custom    []*field // the tenant's custom fields, in the order added; nil on a base model
-	base      *Model   // the model this one extends with a tenant's custom fields; nil on a base model
-	schema    *Schema  // a run-time model's document
+	hasBag    bool      // some field lives in the values map
+	check     bool      // writes validate the record first (bag fields, sized strings)
+	custom    []*field  // the tenant's custom fields, in the order added; nil on a base model
+	base      *Model    // the model this one extends with a tenant's custom fields; nil on a base model
+	schema    *ModelDoc // a run-time model's document
 
 	dests *sync.Pool // *[]any of len(fields): scan destinations, reused across rows
 }

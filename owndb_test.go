@@ -159,7 +159,7 @@ func TestOwnDatabaseCapOfOne(t *testing.T) {
 							}
 						case 3:
 							var c int64
-							err = db.QueryRow(tctx, []any{&c}, "SELECT count(*) FROM {own_note} WHERE owner <> ? AND {tenant}", id)
+							err = db.QueryRow(tctx, "SELECT count(*) FROM {own_note} WHERE owner <> ? AND {tenant}", id).Scan(&c)
 							if err == nil && c != 0 {
 								err = fmt.Errorf("tenant %s counted %d foreign rows", id, c)
 							}
@@ -481,7 +481,7 @@ func TestOwnDatabaseMixedPlacement(t *testing.T) {
 				}
 				// One raw statement for every placement.
 				var c int64
-				if err := db.QueryRow(ctx, []any{&c}, "SELECT count(*) FROM {own_note} WHERE owner = ? AND {tenant}", id); err != nil || c != 3 {
+				if err := db.QueryRow(ctx, "SELECT count(*) FROM {own_note} WHERE owner = ? AND {tenant}", id).Scan(&c); err != nil || c != 3 {
 					t.Errorf("%s: raw count %d, %v; want 3", id, c, err)
 				}
 				if n, err := db.Exec(ctx, "UPDATE {own_note} SET body = ? WHERE {tenant}", "raw-"+id); err != nil || n != 3 {

@@ -128,7 +128,7 @@ func plSetup(t *testing.T, d plDialect) *plFixture {
 	case "postgres":
 		f.home, f.catalog = "public", "public"
 	case "mysql":
-		if err := db.QueryRow(plCatalogCtx(), []any{&f.home}, "SELECT DATABASE()"); err != nil {
+		if err := db.QueryRow(plCatalogCtx(), "SELECT DATABASE()").Scan(&f.home); err != nil {
 			t.Fatal(err)
 		}
 	default:
@@ -407,7 +407,7 @@ func TestPlacementLayout(t *testing.T) {
 		}
 		if f.d.nsName != "" {
 			var n int64
-			if err := f.db.QueryRow(plCatalogCtx(), []any{&n}, "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", f.d.nsName); err != nil || n != 1 {
+			if err := f.db.QueryRow(plCatalogCtx(), "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", f.d.nsName).Scan(&n); err != nil || n != 1 {
 				t.Errorf("%s's namespace %s: %d, %v", f.d.nsID, f.d.nsName, n, err)
 			}
 		}
@@ -767,12 +767,12 @@ func TestPlacementRaw(t *testing.T) {
 			}
 
 			var n int64
-			if err := f.db.QueryRow(ctx, []any{&n}, plRawCount, "%-b%"); err != nil || n != int64(len(l.notes)) {
+			if err := f.db.QueryRow(ctx, plRawCount, "%-b%").Scan(&n); err != nil || n != int64(len(l.notes)) {
 				t.Errorf("%s %q = %d, %v; want %d", id, plRawCount, n, err, len(l.notes))
 			}
 			for k, note := range l.notes {
 				var body string
-				if err := f.db.QueryRow(ctx, []any{&body}, plRawBody, k); err != nil || body != note.Body {
+				if err := f.db.QueryRow(ctx, plRawBody, k).Scan(&body); err != nil || body != note.Body {
 					t.Errorf("%s %q with its key %d = %q, %v; want %q", id, plRawBody, k, body, err, note.Body)
 				}
 			}
@@ -782,7 +782,7 @@ func TestPlacementRaw(t *testing.T) {
 						continue
 					}
 					var body string
-					if err := f.db.QueryRow(ctx, []any{&body}, plRawBody, k); !errors.Is(err, tenantmap.ErrNotFound) {
+					if err := f.db.QueryRow(ctx, plRawBody, k).Scan(&body); !errors.Is(err, tenantmap.ErrNotFound) {
 						t.Errorf("%s %q with %s's key %d = %q, %v; want ErrNotFound", id, plRawBody, other, k, body, err)
 					}
 				}
@@ -854,7 +854,7 @@ func TestPlacementRaw(t *testing.T) {
 				var n int64
 				var err error
 				if strings.HasPrefix(u.sql, "SELECT") {
-					err = f.db.QueryRow(ctx, []any{&n}, u.sql, u.args...)
+					err = f.db.QueryRow(ctx, u.sql, u.args...).Scan(&n)
 				} else {
 					n, err = f.db.Exec(ctx, u.sql, u.args...)
 				}
@@ -1074,7 +1074,7 @@ func TestPlacementDrop(t *testing.T) {
 				gone(t, f.d.nsID)
 				f.checkTables(t)
 				var n int64
-				if err := f.db.QueryRow(plCatalogCtx(), []any{&n}, "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", f.d.nsName); err != nil || n != 0 {
+				if err := f.db.QueryRow(plCatalogCtx(), "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", f.d.nsName).Scan(&n); err != nil || n != 0 {
 					t.Errorf("%s's namespace %s after its drop: %d, %v", f.d.nsID, f.d.nsName, n, err)
 				}
 				f.checkAll(t)
@@ -1119,7 +1119,7 @@ func TestPlacementDrop(t *testing.T) {
 					}
 				}
 				var n int64
-				if err := f.db.QueryRow(ctx, []any{&n}, plRawCount, "%"); err != nil || n != 0 {
+				if err := f.db.QueryRow(ctx, plRawCount, "%").Scan(&n); err != nil || n != 0 {
 					t.Errorf("%s created again: %q = %d, %v; want 0", id, plRawCount, n, err)
 				}
 			}
@@ -1170,7 +1170,7 @@ func TestPlacementNameConflict(t *testing.T) {
 			"SELECT count(*) FROM " + tenantmap.ObjectTable + " WHERE tenant_id = ?",
 			"SELECT count(*) FROM " + tenantmap.PlacementTable + " WHERE tenant_id = ?",
 		} {
-			if err := db.QueryRow(tctx("none"), []any{&n}, q, id); err != nil || n != 0 {
+			if err := db.QueryRow(tctx("none"), q, id).Scan(&n); err != nil || n != 0 {
 				t.Errorf("the refused Create(%s): %q = %d, %v; want 0", id, q, n, err)
 			}
 		}
@@ -1272,7 +1272,7 @@ func TestPlacementNameConflict(t *testing.T) {
 					t.Errorf("acme's entries over its audit table = %+v, %v; want ErrNameConflict", got, err)
 				}
 				var n int64
-				if err := db.QueryRow(tctx("acme"), []any{&n}, "SELECT count(*) FROM {entry} WHERE {tenant}"); !errors.Is(err, tenantmap.ErrNameConflict) {
+				if err := db.QueryRow(tctx("acme"), "SELECT count(*) FROM {entry} WHERE {tenant}").Scan(&n); !errors.Is(err, tenantmap.ErrNameConflict) {
 					t.Errorf("acme's raw count of entries over its audit table = %d, %v; want ErrNameConflict", n, err)
 				}
 				if got, err := audits.Get(tctx("acme"), secret.ID); err != nil || *got != *secret {
@@ -1414,7 +1414,7 @@ func TestPlacementDropLateModel(t *testing.T) {
 				t.Fatal(err)
 			}
 			var left int64
-			if err := db.QueryRow(tctx("b"), []any{&left}, "SELECT count(*) FROM comment WHERE tenant_id = ?", "a"); err != nil || left != 0 {
+			if err := db.QueryRow(tctx("b"), "SELECT count(*) FROM comment WHERE tenant_id = ?", "a").Scan(&left); err != nil || left != 0 {
 				t.Errorf("after a's drop the shared comment table holds %d of a's rows, %v; want 0", left, err)
 			}
 			mustCreate(t, db, "a")

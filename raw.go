@@ -65,18 +65,39 @@ func (db *DB) Query(ctx context.Context, sql string, args ...any) (*Rows, error)
 	return &Rows{r: r}, nil
 }
 
-// QueryRow runs a raw query expected to return one row and scans it into
-// dest; no row is ErrNotFound.
-func (db *DB) QueryRow(ctx context.Context, dest []any, sql string, args ...any) error {
-	id, q, stmt, args, err := db.raw(ctx, sql, args)
-	if err != nil {
-		return opError("query", id, "", err)
+// Row is the result of DB.QueryRow; Scan reads its one row.
+type Row struct {
+	id  string
+	r   row
+	err error
+}
+
+// Scan copies the row's columns into dest. A query that returned no row is
+// ErrNotFound (which also matches sql.ErrNoRows and pgx.ErrNoRows); any
+// error of the query itself is reported here.
+func (r *Row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
 	}
-	err = q.queryRow(ctx, stmt, args...).Scan(dest...)
+	err := r.r.Scan(dest...)
 	if isNoRows(err) {
 		err = fmt.Errorf("%w: the query returned no row", ErrNotFound)
 	}
-	return opError("query", id, "", err)
+	return opError("query", r.id, "", err)
+}
+
+// QueryRow runs a raw query expected to return one row, as database/sql's
+// and pgx's QueryRow do; see Exec for its syntax. Errors are deferred to
+// Row.Scan.
+//
+//	var n int64
+//	err := db.QueryRow(ctx, "SELECT count(*) FROM {case} WHERE {tenant}").Scan(&n)
+func (db *DB) QueryRow(ctx context.Context, sql string, args ...any) *Row {
+	id, q, stmt, args, err := db.raw(ctx, sql, args)
+	if err != nil {
+		return &Row{id: id, err: opError("query", id, "", err)}
+	}
+	return &Row{id: id, r: q.queryRow(ctx, stmt, args...)}
 }
 
 // raw resolves the tenant, the connection and the statement's table tokens.

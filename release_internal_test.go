@@ -24,7 +24,7 @@ func TestMappingsAndModelsReleased(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	m, err := NewModel(Schema{Name: "ticket", Fields: []FieldDef{{Name: "id", Type: "int64"}, {Name: "title", Type: "text"}}})
+	m, err := NewModel(ModelDoc{Name: "ticket", Fields: []FieldDef{{Name: "id", Type: "int64"}, {Name: "title", Type: "text"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

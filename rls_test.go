@@ -171,7 +171,7 @@ func seedNotes(t testing.TB, notes *tenantmap.Table[rlsNote], tenant string, n i
 func rawCount(t testing.TB, db *tenantmap.DB, ctx context.Context, sql string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := db.QueryRow(ctx, []any{&n}, sql, args...); err != nil {
+	if err := db.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n
@@ -612,10 +612,10 @@ func TestRLSNoSettingLeftOnPool(t *testing.T) {
 				t.Errorf("a row stamped beta: %v; want the policy's refusal", err)
 			}
 			var n int64
-			if err := db.QueryRow(ctxA, []any{&n}, "SELECT count(*) FROM note WHERE body = ?", "nosuch"); err != nil || n != 0 {
+			if err := db.QueryRow(ctxA, "SELECT count(*) FROM note WHERE body = ?", "nosuch").Scan(&n); err != nil || n != 0 {
 				t.Errorf("count of nothing = %d, %v", n, err)
 			}
-			if err := db.QueryRow(ctxA, []any{&n}, "SELECT id FROM note WHERE body = ?", "beta-0"); !errors.Is(err, tenantmap.ErrNotFound) {
+			if err := db.QueryRow(ctxA, "SELECT id FROM note WHERE body = ?", "beta-0").Scan(&n); !errors.Is(err, tenantmap.ErrNotFound) {
 				t.Errorf("QueryRow of beta's row = %v, want ErrNotFound", err)
 			}
 		}},
@@ -1153,8 +1153,8 @@ func TestRLSPgBouncer(t *testing.T) {
 		wg.Go(func() {
 			ctx := tctx(tenant)
 			count := func(ctx context.Context) (n, others int64, pid uint32, err error) {
-				err = db.QueryRow(ctx, []any{&n, &others, &pid},
-					"SELECT count(*), count(*) FILTER (WHERE tenant_id <> ? OR body <> ?), pg_backend_pid() FROM note", tenant, tenant)
+				err = db.QueryRow(ctx,
+					"SELECT count(*), count(*) FILTER (WHERE tenant_id <> ? OR body <> ?), pg_backend_pid() FROM note", tenant, tenant).Scan(&n, &others, &pid)
 				return n, others, pid, err
 			}
 			for i := range rounds {

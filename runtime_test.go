@@ -105,7 +105,7 @@ fields:
 
 func mustModel(t testing.TB, doc string) *tenantmap.Model {
 	t.Helper()
-	s, err := tenantmap.ParseSchema([]byte(doc))
+	s, err := tenantmap.ParseModelDoc([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func runtimeCRUD(t *testing.T, b backend, f runtimeFixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, fd := range f.tickets.Model().Schema().Fields {
+	for _, fd := range f.tickets.Model().Doc().Fields {
 		switch {
 		case fd.Nullable:
 			if !got2.Has(fd.Name) || !got2.IsNull(fd.Name) {
@@ -796,7 +796,7 @@ func runtimeRawAndTx(t *testing.T, b backend, f runtimeFixture) {
 	}
 	var title string
 	var cnt int64
-	if err := f.db.QueryRow(ctx, []any{&title, &cnt}, "SELECT title, count(*) FROM {ticket} WHERE status = ? AND {tenant} GROUP BY title", "closed"); err != nil {
+	if err := f.db.QueryRow(ctx, "SELECT title, count(*) FROM {ticket} WHERE status = ? AND {tenant} GROUP BY title", "closed").Scan(&title, &cnt); err != nil {
 		t.Fatal(err)
 	}
 	if title != "acme" || cnt != 2 {
@@ -814,7 +814,7 @@ func runtimeRawAndTx(t *testing.T, b backend, f runtimeFixture) {
 		t.Fatal(err)
 	}
 	var ref, body string
-	if err := f.db.QueryRow(ctx, []any{&ref, &body}, "SELECT t.ref, c.body FROM {ticket} t JOIN {comment} c ON c.case_id = t.id WHERE {t.tenant} AND {c.tenant}"); err != nil {
+	if err := f.db.QueryRow(ctx, "SELECT t.ref, c.body FROM {ticket} t JOIN {comment} c ON c.case_id = t.id WHERE {t.tenant} AND {c.tenant}").Scan(&ref, &body); err != nil {
 		t.Fatal(err)
 	}
 	if ref != first.String("ref") || body != "joined" {
@@ -1257,7 +1257,7 @@ func runtimeValidation(t *testing.T, b backend, f runtimeFixture) {
 	}
 }
 
-// badModels are documents NewModel (or ParseSchema) refuses, each with
+// badModels are documents NewModel (or ParseModelDoc) refuses, each with
 // words the error must contain. Each is baseModel with one thing wrong.
 var badModels = []struct {
 	name, doc string
@@ -1303,7 +1303,7 @@ var badModels = []struct {
 const baseModel = "name: %s\nfields:\n  - {name: id, type: int64}\n  - {name: title, type: string, size: 10}\n  %s\n"
 
 func compile(doc string) (*tenantmap.Model, error) {
-	s, err := tenantmap.ParseSchema([]byte(doc))
+	s, err := tenantmap.ParseModelDoc([]byte(doc))
 	if err != nil {
 		return nil, err
 	}
@@ -1467,12 +1467,12 @@ func TestRuntimeBadModelsCreateNothing(t *testing.T) {
 	})
 }
 
-func TestRuntimeParseSchema(t *testing.T) {
-	fromYAML, err := tenantmap.ParseSchema([]byte(ticketYAML))
+func TestRuntimeParseModelDoc(t *testing.T) {
+	fromYAML, err := tenantmap.ParseModelDoc([]byte(ticketYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromJSON, err := tenantmap.ParseSchema([]byte(ticketJSON))
+	fromJSON, err := tenantmap.ParseModelDoc([]byte(ticketJSON))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1489,7 +1489,7 @@ func TestRuntimeParseSchema(t *testing.T) {
 		t.Errorf("YAML and JSON differ:\n%#v\n%#v", fromYAML, fromJSON)
 	}
 	// White space before the { still means JSON.
-	if s, err := tenantmap.ParseSchema([]byte("\n\t " + ticketJSON)); err != nil || !reflect.DeepEqual(s, fromJSON) {
+	if s, err := tenantmap.ParseModelDoc([]byte("\n\t " + ticketJSON)); err != nil || !reflect.DeepEqual(s, fromJSON) {
 		t.Errorf("JSON after white space: %v", err)
 	}
 	// A model gives its document back, key and all.
@@ -1497,8 +1497,8 @@ func TestRuntimeParseSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := m.Schema(); !reflect.DeepEqual(&s, fromYAML) {
-		t.Errorf("Schema() differs from the document:\n%#v\n%#v", s, *fromYAML)
+	if s := m.Doc(); !reflect.DeepEqual(&s, fromYAML) {
+		t.Errorf("Doc() differs from the document:\n%#v\n%#v", s, *fromYAML)
 	}
 	var names []string
 	for _, fd := range fromYAML.Fields {
@@ -1509,18 +1509,18 @@ func TestRuntimeParseSchema(t *testing.T) {
 	}
 	// The document NewModel was given is not shared with the model.
 	fromYAML.Fields[1].Name = "changed"
-	if s := m.Schema(); s.Fields[1].Name != "title" {
+	if s := m.Doc(); s.Fields[1].Name != "title" {
 		t.Errorf("the model's document changed with the caller's: %q", s.Fields[1].Name)
 	}
-	s := m.Schema()
+	s := m.Doc()
 	s.Fields[2].Name = "changed"
-	if m.Schema().Fields[2].Name != "body" {
-		t.Error("Schema() returned the model's own slice")
+	if m.Doc().Fields[2].Name != "body" {
+		t.Error("Doc() returned the model's own slice")
 	}
 	// A model compiled from the document Schema returns is the same model.
-	m2, err := tenantmap.NewModel(m.Schema())
+	m2, err := tenantmap.NewModel(m.Doc())
 	if err != nil || !slices.Equal(m2.Columns(), m.Columns()) {
-		t.Errorf("recompiling Schema(): %v", err)
+		t.Errorf("recompiling Doc(): %v", err)
 	}
 	// The key named by key: true, not first in the document, comes first.
 	note := mustModel(t, noteYAML)
@@ -1563,7 +1563,7 @@ func TestRuntimeModelSchemaJSON(t *testing.T) {
 	}
 	// Every type the schema names compiles.
 	for _, ty := range typ.Enum {
-		if _, err := tenantmap.NewModel(tenantmap.Schema{Name: "t", Fields: []tenantmap.FieldDef{{Name: "id", Type: "int64"}, {Name: "x", Type: ty}}}); err != nil {
+		if _, err := tenantmap.NewModel(tenantmap.ModelDoc{Name: "t", Fields: []tenantmap.FieldDef{{Name: "id", Type: "int64"}, {Name: "x", Type: ty}}}); err != nil {
 			t.Errorf("type %s: %v", ty, err)
 		}
 	}
@@ -1589,7 +1589,7 @@ func TestRuntimeModelSchemaJSON(t *testing.T) {
 		props map[string]json.RawMessage
 		typ   any
 	}{
-		"model": {doc.Properties, tenantmap.Schema{}},
+		"model": {doc.Properties, tenantmap.ModelDoc{}},
 		"field": {field.Properties, tenantmap.FieldDef{}},
 		"index": {doc.Defs["index"].Properties, tenantmap.IndexDef{}},
 	} {
@@ -1611,11 +1611,11 @@ func TestRuntimeModelSchemaJSON(t *testing.T) {
 	}
 	for _, n := range []string{"ticket", "_t", "t2", "Ticket", "2t", "a b", "x;drop", "é", "", strings.Repeat("a", 48), strings.Repeat("a", 49),
 		strings.Repeat("b", 63), strings.Repeat("b", 64), "tenant_id", "tm_custom", "tenantmap_x", "tenantmapx"} {
-		_, err := tenantmap.NewModel(tenantmap.Schema{Name: n, Fields: []tenantmap.FieldDef{{Name: "id", Type: "int64"}}})
+		_, err := tenantmap.NewModel(tenantmap.ModelDoc{Name: n, Fields: []tenantmap.FieldDef{{Name: "id", Type: "int64"}}})
 		if want := modelName.MatchString(n) && n != "tenant"; (err == nil) != want {
 			t.Errorf("model name %q: schema allows %v, NewModel: %v", n, want, err)
 		}
-		_, err = tenantmap.NewModel(tenantmap.Schema{Name: "m", Fields: []tenantmap.FieldDef{{Name: "id", Type: "int64"}, {Name: n, Type: "text"}}})
+		_, err = tenantmap.NewModel(tenantmap.ModelDoc{Name: "m", Fields: []tenantmap.FieldDef{{Name: "id", Type: "int64"}, {Name: n, Type: "text"}}})
 		want := column.MatchString(n) && n != "id"
 		for _, r := range reserved {
 			want = want && !r.MatchString(n)
@@ -1634,7 +1634,7 @@ func TestRuntimeModelSchemaJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []int{size.Minimum, size.Maximum, size.Minimum - 1, size.Maximum + 1} {
-		_, err := tenantmap.NewModel(tenantmap.Schema{Name: "m", Fields: []tenantmap.FieldDef{{Name: "id", Type: "int64"}, {Name: "s", Type: "string", Size: n}}})
+		_, err := tenantmap.NewModel(tenantmap.ModelDoc{Name: "m", Fields: []tenantmap.FieldDef{{Name: "id", Type: "int64"}, {Name: "s", Type: "string", Size: n}}})
 		if want := n >= size.Minimum && n <= size.Maximum; (err == nil) != want {
 			t.Errorf("size %d: schema allows %v, NewModel: %v", n, want, err)
 		}

@@ -18,11 +18,11 @@ import (
 	"github.com/tenantmap/tenantmap/dialect"
 )
 
-// Schema is the document that defines a model at run time: its name, its
-// fields and its indexes. It is read from JSON or YAML (ParseSchema) or
+// ModelDoc is the document that defines a model at run time: its name, its
+// fields and its indexes. It is read from JSON or YAML (ParseModelDoc) or
 // written in Go; NewModel compiles it. ModelSchemaJSON is the JSON Schema
 // of the document.
-type Schema struct {
+type ModelDoc struct {
 	Name    string     `json:"name" yaml:"name"`
 	Fields  []FieldDef `json:"fields" yaml:"fields"`
 	Indexes []IndexDef `json:"indexes,omitempty" yaml:"indexes,omitempty"`
@@ -52,7 +52,7 @@ type IndexDef struct {
 }
 
 // ModelSchemaJSON is the JSON Schema (draft 2020-12) of the model document
-// that ParseSchema reads; the file is docs/model.schema.json.
+// that ParseModelDoc reads; the file is docs/model.schema.json.
 //
 //go:embed docs/model.schema.json
 var ModelSchemaJSON []byte
@@ -106,15 +106,15 @@ func typeName(k dialect.Kind) string {
 	return k.String()
 }
 
-// ParseSchema reads a model document, JSON (a document starting with {) or
+// ParseModelDoc reads a model document, JSON (a document starting with {) or
 // YAML. Unknown keys are errors, as misspelt constraints would otherwise be
 // dropped without a word. The document is checked by NewModel, not here.
-func ParseSchema(doc []byte) (*Schema, error) {
+func ParseModelDoc(doc []byte) (*ModelDoc, error) {
 	trimmed := bytes.TrimSpace(doc)
 	if len(trimmed) > 0 && trimmed[0] != '{' {
 		// YAML: decoded strictly into the same types, then the JSON path
 		// below gives both forms one set of rules.
-		var s Schema
+		var s ModelDoc
 		dec := yaml.NewDecoder(bytes.NewReader(doc))
 		dec.KnownFields(true)
 		if err := dec.Decode(&s); err != nil {
@@ -123,7 +123,7 @@ func ParseSchema(doc []byte) (*Schema, error) {
 		s.normalize()
 		return &s, nil
 	}
-	var s Schema
+	var s ModelDoc
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
@@ -139,7 +139,7 @@ func ParseSchema(doc []byte) (*Schema, error) {
 
 // normalize gives defaults one Go type whichever form they were read from:
 // int64 for an integer, float64 for another number.
-func (s *Schema) normalize() {
+func (s *ModelDoc) normalize() {
 	for i := range s.Fields {
 		switch v := canonical(s.Fields[i].Default).(type) {
 		case json.Number:
@@ -166,7 +166,7 @@ const packedColumn = "tm_custom"
 // NewModel compiles a run-time model from its document. Its records are
 // Records; register it with RegisterModel. All problems are reported at
 // once, joined, wrapping ErrInvalidModel.
-func NewModel(s Schema) (*Model, error) {
+func NewModel(s ModelDoc) (*Model, error) {
 	m := &Model{name: s.Name, typ: recordType, byCol: map[string]*field{}, dynamic: true,
 		valuesOff: unsafe.Offsetof(Record{}.values)}
 	var errs []error
@@ -368,15 +368,15 @@ func defaultText(v any) (string, bool) {
 	return "", false
 }
 
-// Schema returns the model as a document: a run-time model's own, a
+// Doc returns the model as a document: a run-time model's own, a
 // struct model's as NewModel would read it.
-func (m *Model) Schema() Schema {
+func (m *Model) Doc() ModelDoc {
 	if m.schema != nil && m.base == nil {
 		s := *m.schema
 		s.Fields, s.Indexes = slices.Clone(s.Fields), slices.Clone(s.Indexes)
 		return s
 	}
-	s := Schema{Name: m.name}
+	s := ModelDoc{Name: m.name}
 	for _, f := range m.fields {
 		if f.packed != nil {
 			continue

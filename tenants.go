@@ -17,21 +17,24 @@ type Tenants struct{ db *DB }
 // Tenants returns the DB's tenant lifecycle operations.
 func (db *DB) Tenants() *Tenants { return &Tenants{db: db} }
 
-// A tenant's status, as Tenant.Status reports it.
+// TenantStatus is a tenant's status, as Tenant.Status reports it.
+type TenantStatus string
+
+// A tenant's statuses.
 const (
 	// StatusActive: the tenant can be used.
-	StatusActive = "active"
+	StatusActive TenantStatus = "active"
 	// StatusSuspended: calls for the tenant fail with ErrTenantSuspended
 	// until Resume; its data and tables are kept as they are.
-	StatusSuspended = "suspended"
+	StatusSuspended TenantStatus = "suspended"
 	// StatusDropped: the tenant was dropped with a retention window (Retain):
 	// calls fail with ErrTenantNotFound, its data is kept until
 	// Tenant.PurgeAfter, and Restore can bring it back until Purge removes it.
 	// Its id cannot be used for a new tenant until then.
-	StatusDropped = "dropped"
+	StatusDropped TenantStatus = "dropped"
 	// StatusPurging: Purge is removing the dropped tenant (a Purge cut
 	// short leaves it so; the next one finishes it). It cannot be restored.
-	StatusPurging = "purging"
+	StatusPurging TenantStatus = "purging"
 )
 
 // Create records a tenant in the catalog and provisions the tables and
@@ -95,13 +98,13 @@ func (ts *Tenants) create(ctx context.Context, id string, o createOptions) (Tena
 		CreatedAt: time.Now().UTC().Truncate(time.Microsecond),
 		// Its tables are made from the models as they are now: the shape
 		// the latest migration gives.
-		SchemaVersion: db.migrations().latest(),
+		MigrationVersion: db.migrations().latest(),
 	}
 	prov, err := db.provisionDDL(bindings, t.Key)
 	if err != nil {
 		return Tenant{}, err
 	}
-	prov.version = t.SchemaVersion
+	prov.version = t.MigrationVersion
 	if o.suspended {
 		t.Status = StatusSuspended
 	}
@@ -113,7 +116,7 @@ func (ts *Tenants) create(ctx context.Context, id string, o createOptions) (Tena
 		return Tenant{}, err
 	}
 	insertTenant := func(q querier) error {
-		if _, err := q.exec(ctx, db.cat.insertSQL, t.ID, t.Key, t.Status, t.Version, t.CreatedAt, t.SchemaVersion, placementName); err != nil {
+		if _, err := q.exec(ctx, db.cat.insertSQL, t.ID, t.Key, t.Status, t.Version, t.CreatedAt, t.MigrationVersion, placementName); err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("%w: %q (or its physical key %q)", ErrTenantExists, id, t.Key)
 			}
@@ -375,9 +378,9 @@ func (ts *Tenants) Get(ctx context.Context, id string) (Tenant, error) {
 
 // ListOptions pages through the tenants in id order.
 type ListOptions struct {
-	After  string // list ids greater than this; "" starts at the beginning
-	Limit  int    // page size; 0 means 100, at most 10,000
-	Status string // only tenants with this status (StatusActive, …); "" for all
+	After  string       // list ids greater than this; "" starts at the beginning
+	Limit  int          // page size; 0 means 100, at most 10,000
+	Status TenantStatus // only tenants with this status (StatusActive, …); "" for all
 }
 
 // List returns one page of tenants and the cursor for the next page, which

@@ -31,12 +31,12 @@ const (
 
 // exportHeader is an export file's first line.
 type exportHeader struct {
-	Format        string    `json:"format"`
-	Version       int       `json:"version"`
-	Tenant        string    `json:"tenant"`
-	SchemaVersion int64     `json:"schema_version"`
-	ExportedAt    time.Time `json:"exported_at"`
-	Source        string    `json:"source"` // the dialect it was exported from
+	Format           string    `json:"format"`
+	Version          int       `json:"version"`
+	Tenant           string    `json:"tenant"`
+	MigrationVersion int64     `json:"schema_version"`
+	ExportedAt       time.Time `json:"exported_at"`
+	Source           string    `json:"source"` // the dialect it was exported from
 	// Custom holds the tenant's custom fields by model, ids included, so
 	// that a shared table's JSON column reads the same in the new home.
 	Custom map[string][]customField `json:"custom,omitempty"`
@@ -97,7 +97,7 @@ func (ts *Tenants) export(ctx context.Context, id string, w io.Writer) (Transfer
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
-	hdr := exportHeader{Format: ExportFormat, Version: ExportVersion, Tenant: id, SchemaVersion: rec.SchemaVersion,
+	hdr := exportHeader{Format: ExportFormat, Version: ExportVersion, Tenant: id, MigrationVersion: rec.MigrationVersion,
 		ExportedAt: time.Now().UTC().Truncate(time.Microsecond), Source: db.dialect.Name()}
 	placements, err := db.cat.placements(ctx, db.be, id)
 	if err != nil {
@@ -365,8 +365,8 @@ func (ts *Tenants) importFile(ctx context.Context, id string, r io.Reader, opts 
 	if hdr.Version != ExportVersion {
 		return st, bad("export format version %d; this program reads %d", hdr.Version, ExportVersion)
 	}
-	if latest := db.migrations().latest(); hdr.SchemaVersion != latest {
-		return st, bad("the export is at migration version %d, this program's models at %d: migrate the source (or this database) first", hdr.SchemaVersion, latest)
+	if latest := db.migrations().latest(); hdr.MigrationVersion != latest {
+		return st, bad("the export is at migration version %d, this program's models at %d: migrate the source (or this database) first", hdr.MigrationVersion, latest)
 	}
 	// Made suspended, so that no call sees it half loaded; resumed once
 	// every row is in. An import cut short (a killed process) leaves it

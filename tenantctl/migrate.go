@@ -208,10 +208,10 @@ func (c *cli) statusCommand() *cobra.Command {
 		}
 		latest := latestVersion(db)
 		byVersion := map[int64]int{}
-		byStatus := map[string]int{}
+		byStatus := map[tenantmap.TenantStatus]int{}
 		type failed struct {
 			Tenant  string `json:"tenant"`
-			Version int64  `json:"schema_version"`
+			Version int64  `json:"migration_version"`
 			Error   string `json:"error"`
 		}
 		fails := []failed{}
@@ -227,12 +227,12 @@ func (c *cli) statusCommand() *cobra.Command {
 				if t.Status == tenantmap.StatusDropped {
 					continue
 				}
-				byVersion[t.SchemaVersion]++
-				if t.SchemaVersion < latest {
+				byVersion[t.MigrationVersion]++
+				if t.MigrationVersion < latest {
 					behind++
 				}
 				if t.LastError != "" {
-					fails = append(fails, failed{t.ID, t.SchemaVersion, t.LastError})
+					fails = append(fails, failed{t.ID, t.MigrationVersion, t.LastError})
 				}
 			}
 			if next == "" {
@@ -303,24 +303,24 @@ func (c *cli) driftCommand() *cobra.Command {
 		}
 		drifted, failed := 0, 0
 		type diffJSON struct {
-			Kind   string `json:"kind"`
-			Model  string `json:"model,omitempty"`
-			Table  string `json:"table,omitempty"`
-			Column string `json:"column,omitempty"`
-			Want   string `json:"want,omitempty"`
-			Have   string `json:"have,omitempty"`
+			Kind   tenantmap.DiffKind `json:"kind"`
+			Model  string             `json:"model,omitempty"`
+			Table  string             `json:"table,omitempty"`
+			Column string             `json:"column,omitempty"`
+			Want   string             `json:"want,omitempty"`
+			Have   string             `json:"have,omitempty"`
 		}
 		type tenantDriftJSON struct {
-			Tenant        string     `json:"tenant"`
-			SchemaVersion int64      `json:"schema_version"`
-			Latest        int64      `json:"latest"`
-			Differences   []diffJSON `json:"differences"`
-			Error         string     `json:"error,omitempty"`
+			Tenant           string     `json:"tenant"`
+			MigrationVersion int64      `json:"migration_version"`
+			Latest           int64      `json:"latest"`
+			Differences      []diffJSON `json:"differences"`
+			Error            string     `json:"error,omitempty"`
 		}
 		out := []tenantDriftJSON{}
 		var rows [][]string
 		for _, d := range drift {
-			j := tenantDriftJSON{Tenant: d.Tenant, SchemaVersion: d.SchemaVersion, Latest: d.Latest, Differences: []diffJSON{}, Error: errText(d.Err)}
+			j := tenantDriftJSON{Tenant: d.Tenant, MigrationVersion: d.MigrationVersion, Latest: d.Latest, Differences: []diffJSON{}, Error: errText(d.Err)}
 			if d.Err != nil {
 				failed++
 				rows = append(rows, []string{d.Tenant, "error", oneLine(d.Err.Error())})
@@ -330,7 +330,7 @@ func (c *cli) driftCommand() *cobra.Command {
 			}
 			for _, x := range d.Differences {
 				j.Differences = append(j.Differences, diffJSON(x))
-				rows = append(rows, []string{d.Tenant, x.Kind, x.String()})
+				rows = append(rows, []string{d.Tenant, string(x.Kind), x.String()})
 			}
 			out = append(out, j)
 		}

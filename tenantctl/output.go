@@ -30,18 +30,18 @@ func table(w io.Writer, header []string, rows [][]string) error {
 
 // tenantJSON is a tenant as --json prints it.
 type tenantJSON struct {
-	ID            string     `json:"id"`
-	Key           string     `json:"key"`
-	Status        string     `json:"status"`
-	Version       int64      `json:"version"`
-	SchemaVersion int64      `json:"schema_version"`
-	CreatedAt     time.Time  `json:"created_at"`
-	PurgeAfter    *time.Time `json:"purge_after,omitempty"`
-	LastError     string     `json:"last_error,omitempty"`
+	ID               string     `json:"id"`
+	Key              string     `json:"key"`
+	Status           string     `json:"status"`
+	Version          int64      `json:"version"`
+	MigrationVersion int64      `json:"migration_version"`
+	CreatedAt        time.Time  `json:"created_at"`
+	PurgeAfter       *time.Time `json:"purge_after,omitempty"`
+	LastError        string     `json:"last_error,omitempty"`
 }
 
 func toJSON(t tenantmap.Tenant) tenantJSON {
-	j := tenantJSON{ID: t.ID, Key: t.Key, Status: t.Status, Version: t.Version, SchemaVersion: t.SchemaVersion, CreatedAt: t.CreatedAt, LastError: t.LastError}
+	j := tenantJSON{ID: t.ID, Key: t.Key, Status: string(t.Status), Version: t.Version, MigrationVersion: t.MigrationVersion, CreatedAt: t.CreatedAt, LastError: t.LastError}
 	if !t.PurgeAfter.IsZero() {
 		p := t.PurgeAfter
 		j.PurgeAfter = &p

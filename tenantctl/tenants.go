@@ -69,7 +69,7 @@ func (c *cli) createCommand() *cobra.Command {
 			}
 			made = append(made, toJSON(t))
 			if !c.asJSON {
-				fmt.Fprintf(c.out, "created %s (schema version %d)\n", t.ID, t.SchemaVersion)
+				fmt.Fprintf(c.out, "created %s (migration version %d)\n", t.ID, t.MigrationVersion)
 			}
 		}
 		if c.asJSON {
@@ -90,7 +90,7 @@ func (c *cli) listCommand() *cobra.Command {
 	after := cmd.Flags().String("after", "", "start after this id")
 	limit := cmd.Flags().Int("limit", 0, "at most this many (default: all)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		switch *status {
+		switch tenantmap.TenantStatus(*status) {
 		case "", tenantmap.StatusActive, tenantmap.StatusSuspended, tenantmap.StatusDropped:
 		default:
 			return usageError(fmt.Errorf("--status %q: want active, suspended or dropped", *status))
@@ -106,7 +106,7 @@ func (c *cli) listCommand() *cobra.Command {
 			if *limit > 0 {
 				page = min(page, *limit-len(all))
 			}
-			ts, next, err := db.Tenants().List(cmd.Context(), tenantmap.ListOptions{After: cursor, Limit: page, Status: *status})
+			ts, next, err := db.Tenants().List(cmd.Context(), tenantmap.ListOptions{After: cursor, Limit: page, Status: tenantmap.TenantStatus(*status)})
 			if err != nil {
 				return err
 			}
@@ -125,7 +125,7 @@ func (c *cli) listCommand() *cobra.Command {
 		}
 		rows := make([][]string, 0, len(all))
 		for _, t := range all {
-			rows = append(rows, []string{t.ID, t.Status, strconv.FormatInt(t.SchemaVersion, 10), timeText(t.CreatedAt), oneLine(t.LastError)})
+			rows = append(rows, []string{t.ID, string(t.Status), strconv.FormatInt(t.MigrationVersion, 10), timeText(t.CreatedAt), oneLine(t.LastError)})
 		}
 		return table(c.out, []string{"ID", "STATUS", "SCHEMA", "CREATED", "LAST ERROR"}, rows)
 	}
@@ -167,13 +167,13 @@ func (c *cli) showCommand() *cobra.Command {
 				}
 				return c.printJSON(out)
 			}
-			fmt.Fprintf(c.out, "id:              %s\nkey:             %s\nstatus:          %s\nschema version:  %d (latest %d)\nversion:         %d\ncreated:         %s\n",
-				t.ID, t.Key, t.Status, t.SchemaVersion, latestVersion(db), t.Version, timeText(t.CreatedAt))
+			fmt.Fprintf(c.out, "id:                %s\nkey:               %s\nstatus:            %s\nmigration version: %d (latest %d)\nversion:           %d\ncreated:           %s\n",
+				t.ID, t.Key, t.Status, t.MigrationVersion, latestVersion(db), t.Version, timeText(t.CreatedAt))
 			if !t.PurgeAfter.IsZero() {
-				fmt.Fprintf(c.out, "purge after:     %s\n", timeText(t.PurgeAfter))
+				fmt.Fprintf(c.out, "purge after:       %s\n", timeText(t.PurgeAfter))
 			}
 			if t.LastError != "" {
-				fmt.Fprintf(c.out, "last error:      %s\n", t.LastError)
+				fmt.Fprintf(c.out, "last error:        %s\n", t.LastError)
 			}
 			fmt.Fprintln(c.out)
 			rows := make([][]string, 0, len(ps))

@@ -324,8 +324,8 @@ func seedReleaseOne(t *testing.T, u string, ids ...string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tn.SchemaVersion != 0 {
-			t.Fatalf("release 1's tenant %s is at schema version %d, want 0", id, tn.SchemaVersion)
+		if tn.MigrationVersion != 0 {
+			t.Fatalf("release 1's tenant %s is at migration version %d, want 0", id, tn.MigrationVersion)
 		}
 		for _, c := range []caseV1{{Title: id + " login fails"}, {Title: id + " data lost", Status: "escalated"}} {
 			if err := cases.For(id).Insert(ctx, &c); err != nil {
@@ -579,7 +579,7 @@ func TestMigrateFailingTenant(t *testing.T) {
 			t.Errorf("status --check should say why it exits 3:\n%s", r)
 		}
 		r = c.expect(t, 0, "tenants", "show", "t3")
-		if !strings.Contains(r.stdout, "last error:") || !strings.Contains(r.stdout, "schema version:  0 (latest 3)") {
+		if !strings.Contains(r.stdout, "last error:") || !strings.Contains(r.stdout, "migration version: 0 (latest 3)") {
 			t.Errorf("tenants show should give t3's version and last error:\n%s", r)
 		}
 		// The others are done: a drift check of them finds nothing.
@@ -846,8 +846,8 @@ func TestMigrateInterrupted(t *testing.T) {
 			t.Fatalf("%d tenants after the interrupted run, want %d", len(ts), len(ids))
 		}
 		for _, tn := range ts {
-			if tn.SchemaVersion != 0 && tn.SchemaVersion != 3 {
-				t.Errorf("tenant %s is at version %d after the interrupted run: neither its old version nor the new one", tn.ID, tn.SchemaVersion)
+			if tn.MigrationVersion != 0 && tn.MigrationVersion != 3 {
+				t.Errorf("tenant %s is at version %d after the interrupted run: neither its old version nor the new one", tn.ID, tn.MigrationVersion)
 			}
 		}
 		if r.code != 0 {
@@ -865,14 +865,14 @@ func TestMigrateInterrupted(t *testing.T) {
 // Lifecycle
 
 type tenantJSON struct {
-	ID            string     `json:"id"`
-	Key           string     `json:"key"`
-	Status        string     `json:"status"`
-	Version       int64      `json:"version"`
-	SchemaVersion int64      `json:"schema_version"`
-	CreatedAt     time.Time  `json:"created_at"`
-	PurgeAfter    *time.Time `json:"purge_after"`
-	LastError     string     `json:"last_error"`
+	ID               string     `json:"id"`
+	Key              string     `json:"key"`
+	Status           string     `json:"status"`
+	Version          int64      `json:"version"`
+	MigrationVersion int64      `json:"migration_version"`
+	CreatedAt        time.Time  `json:"created_at"`
+	PurgeAfter       *time.Time `json:"purge_after"`
+	LastError        string     `json:"last_error"`
 }
 
 type showJSON struct {
@@ -914,7 +914,7 @@ func TestTenantLifecycle(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, u string) {
 		c := tool{url: u}
 		r := c.expect(t, 0, "tenants", "create", "a", "b")
-		if r.stdout != "created a (schema version 3)\ncreated b (schema version 3)\n" {
+		if r.stdout != "created a (migration version 3)\ncreated b (migration version 3)\n" {
 			t.Errorf("tenants create output:\n%s", r)
 		}
 
@@ -928,7 +928,7 @@ func TestTenantLifecycle(t *testing.T) {
 			t.Fatalf("tenants list --json: want a and b, got %+v", ts)
 		}
 		for _, tn := range ts {
-			if tn.Status != "active" || tn.SchemaVersion != 3 || tn.Key == "" || tn.CreatedAt.IsZero() || time.Since(tn.CreatedAt) > time.Hour || tn.PurgeAfter != nil {
+			if tn.Status != "active" || tn.MigrationVersion != 3 || tn.Key == "" || tn.CreatedAt.IsZero() || time.Since(tn.CreatedAt) > time.Hour || tn.PurgeAfter != nil {
 				t.Errorf("tenants list --json: %+v", tn)
 			}
 		}
@@ -940,7 +940,7 @@ func TestTenantLifecycle(t *testing.T) {
 		}
 
 		r = c.expect(t, 0, "tenants", "show", "a")
-		if !strings.Contains(r.stdout, "status:          active") || !strings.Contains(r.stdout, "schema version:  3 (latest 3)") {
+		if !strings.Contains(r.stdout, "status:            active") || !strings.Contains(r.stdout, "migration version: 3 (latest 3)") {
 			t.Errorf("tenants show a:\n%s", r)
 		}
 		wantRow(t, r, "MODEL", "STRATEGY", "DATABASE", "SCHEMA", "TABLE")
@@ -1039,7 +1039,7 @@ func TestTenantLifecycle(t *testing.T) {
 		c.expect(t, 0, "tenants", "create", "a", "b")
 		var made []tenantJSON
 		decodeJSON(t, c.expect(t, 0, "tenants", "create", "c", "--json"), &made)
-		if len(made) != 1 || made[0].ID != "c" || made[0].SchemaVersion != 3 {
+		if len(made) != 1 || made[0].ID != "c" || made[0].MigrationVersion != 3 {
 			t.Errorf("tenants create --json: %+v", made)
 		}
 		c.expect(t, 0, "status", "--check")

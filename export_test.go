@@ -33,3 +33,16 @@ func ConnSettings(ctx context.Context, db *DB) (planCacheMode string, affine boo
 	err = db.be.queryRow(ctx, "SHOW plan_cache_mode").Scan(&planCacheMode)
 	return planCacheMode, db.shards != nil, db.pgConnConfig.StatementCacheCapacity, err
 }
+
+// LexTokens lexes s as db's dialect does for raw statements and returns
+// the {name} tokens it finds outside literals and comments.
+func LexTokens(db *DB, s string) ([]string, error) {
+	var names []string
+	_, err := scanSQL(s, db.dialect.Syntax(), func(tok sqlToken) error {
+		if tok.kind == tokTable {
+			names = append(names, tok.text)
+		}
+		return nil
+	})
+	return names, err
+}

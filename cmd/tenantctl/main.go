@@ -10,7 +10,7 @@ package main
 
 import (
 	"github.com/tenantmap/tenantmap/examples/casetracker"
-	"github.com/tenantmap/tenantmap/tenantctl"
+	"github.com/tenantmap/tenantmap/cli"
 )
 
-func main() { tenantctl.Main(casetracker.App) }
+func main() { cli.Main(casetracker.App) }

@@ -31,8 +31,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/tenantmap/tenantmap"
-	"github.com/tenantmap/tenantmap/examples/casetracker"
 	"github.com/tenantmap/tenantmap/cli"
+	"github.com/tenantmap/tenantmap/examples/casetracker"
 )
 
 // tenantctlBin is the binary TestMain built.

@@ -14,8 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tenantmap/tenantmap"
-	"github.com/tenantmap/tenantmap/examples/casetracker"
 	"github.com/tenantmap/tenantmap/cli"
+	"github.com/tenantmap/tenantmap/examples/casetracker"
 )
 
 func main() {

@@ -31,8 +31,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/tenantmap/tenantmap"
+	"github.com/tenantmap/tenantmap/cli"
 	"github.com/tenantmap/tenantmap/examples/casetracker"
-	"github.com/tenantmap/tenantmap/tenantctl"
 )
 
 // tenantctlBin is the binary TestMain built.
@@ -98,7 +98,7 @@ func (c tool) command(ctx context.Context, args []string) (*exec.Cmd, []string, 
 	cmd := exec.CommandContext(ctx, tenantctlBin, args...)
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, tenantctl.EnvURL+"=") {
+		if !strings.HasPrefix(kv, cli.EnvURL+"=") {
 			env = append(env, kv)
 		}
 	}

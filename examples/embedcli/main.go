@@ -14,14 +14,14 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tenantmap/tenantmap"
+	"github.com/tenantmap/tenantmap/cli"
 	"github.com/tenantmap/tenantmap/examples/casetracker"
-	"github.com/tenantmap/tenantmap/tenantctl"
 )
 
 func main() {
 	root := &cobra.Command{Use: "embedcli", Short: "The case tracker, with tenantmap's tenant commands under admin", SilenceUsage: true, SilenceErrors: true}
 
-	admin := tenantctl.Command(tenantctl.App{
+	admin := cli.Command(cli.App{
 		Name:       "embedcli admin",
 		DefaultURL: "sqlite:casetracker.db",
 		Setup: func(db *tenantmap.DB) error {
@@ -60,5 +60,5 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "embedcli:", err)
 	}
-	os.Exit(tenantctl.ExitCode(err))
+	os.Exit(cli.ExitCode(err))
 }

@@ -1,4 +1,4 @@
-// Package tenantctl is tenantmap's command-line tool as a library: the
+// Package cli is tenantctl, tenantmap's command-line tool, as a library: the
 // cobra commands that create, list, suspend, drop, clone, export and import
 // tenants, migrate them, and report their status and drift.
 //
@@ -8,7 +8,7 @@
 // application; an application embeds the same commands in its own binary:
 //
 //	root := &cobra.Command{Use: "myapp"}
-//	admin := tenantctl.Command(tenantctl.App{Name: "myapp admin", Setup: myapp.Setup})
+//	admin := cli.Command(cli.App{Name: "myapp admin", Setup: myapp.Setup})
 //	admin.Use = "admin"
 //	root.AddCommand(admin)
 //
@@ -22,7 +22,7 @@
 //	3  the command ran and found problems: tenants failed to migrate or were
 //	   not attempted, drift, or (status --check) tenants behind or failed
 //	4  no such tenant
-package tenantctl
+package cli
 
 import (
 	"context"

@@ -111,6 +111,14 @@ type Config struct {
 	// its extension + "_tenants", beside it (app.db: app_tenants/).
 	TenantDir string
 
+	// CreateCatalog lets OpenConfig create the catalog tables, or upgrade
+	// those an earlier release made. Without it Open changes nothing in the
+	// database (on SQLite it does not create the file): a database without
+	// a catalog is ErrNoCatalog, an outdated one ErrCatalogOutdated. Set it
+	// where the application provisions (the first start, `tenantctl
+	// init`, `tenantctl tenants create`), not in read-only tools.
+	CreateCatalog bool
+
 	// Watch is how the DB learns of changes other processes make to
 	// tenants — a migration, a custom field, a suspension, a drop — and
 	// drops their stale mappings: by default LISTEN/NOTIFY on PostgreSQL,
@@ -308,6 +316,9 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 	case "sqlite":
 		db.dialect = sqlite.Dialect{}
 		db.cfg.Schema = ""
+		if name, missing := sqliteFileMissing(cfg.DSN); missing && !cfg.CreateCatalog {
+			return nil, opError("open", "", "", fmt.Errorf("%w: %s does not exist", ErrNoCatalog, name))
+		}
 		sdb, err := openSQLite(cfg)
 		if err != nil {
 			return nil, err
@@ -412,8 +423,13 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 		return nil, opError("open", "", "", err)
 	}
 	// The catalog is made now, not lazily inside a caller's transaction,
-	// where making it would need a second connection.
-	if err := db.cat.ensure(ctx, db.be); err != nil {
+	// where making it would need a second connection; or, unless asked,
+	// only checked.
+	ensure := db.cat.check
+	if cfg.CreateCatalog {
+		ensure = db.cat.ensure
+	}
+	if err := ensure(ctx, db.be); err != nil {
 		db.be.close()
 		return nil, opError("open", "", "", err)
 	}

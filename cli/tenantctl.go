@@ -157,7 +157,7 @@ func Command(app App) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.PersistentFlags().StringVar(&c.url, "url", "", "database URL (sqlite:FILE, postgres://…, mysql://…); default $"+EnvURL+" or "+orDefault(app.DefaultURL, DefaultURL))
 	root.PersistentFlags().BoolVar(&c.asJSON, "json", false, "print the result as JSON, for scripts")
-	root.AddCommand(c.tenantsCommand(), c.fieldsCommand(), c.migrateCommand(), c.statusCommand(), c.driftCommand())
+	root.AddCommand(c.initCommand(), c.tenantsCommand(), c.fieldsCommand(), c.migrateCommand(), c.statusCommand(), c.driftCommand())
 	closeAfter(root, c)
 	return root
 }
@@ -189,8 +189,16 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// open opens the database and registers the application's models.
-func (c *cli) open(ctx context.Context) (*tenantmap.DB, error) {
+// open opens the database and registers the application's models. It
+// changes nothing in the database: one without a catalog is
+// tenantmap.ErrNoCatalog.
+func (c *cli) open(ctx context.Context) (*tenantmap.DB, error) { return c.openDB(ctx, false) }
+
+// openCreating opens the database as open does, and makes (or upgrades)
+// the catalog if it has none: for the commands that provision.
+func (c *cli) openCreating(ctx context.Context) (*tenantmap.DB, error) { return c.openDB(ctx, true) }
+
+func (c *cli) openDB(ctx context.Context, create bool) (*tenantmap.DB, error) {
 	if c.db != nil {
 		return c.db, nil
 	}
@@ -208,6 +216,7 @@ func (c *cli) open(ctx context.Context) (*tenantmap.DB, error) {
 	// A command's own registry lives as long as the command: it need not
 	// hear of other processes' changes (they hear of its own regardless).
 	cfg.Watch = tenantmap.WatchOff
+	cfg.CreateCatalog = create
 	if c.app.Configure != nil {
 		if err := c.app.Configure(cfg); err != nil {
 			return nil, err

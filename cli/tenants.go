@@ -44,7 +44,7 @@ func (c *cli) placementFlag(cmd *cobra.Command) func(ctx context.Context) (*tena
 			}
 			opts = append(opts, tenantmap.WithPlacement(s))
 		}
-		db, err := c.open(ctx)
+		db, err := c.openCreating(ctx)
 		return db, opts, err
 	}
 }

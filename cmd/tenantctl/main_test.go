@@ -307,7 +307,12 @@ var releaseOneTenants = []string{"t1", "t2", "t3", "t4", "t5", "t6"}
 func seedReleaseOne(t *testing.T, u string, ids ...string) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := tenantmap.Open(ctx, u)
+	cfg, err := tenantmap.ParseConfig(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.CreateCatalog = true // release 1 made the catalog
+	db, err := tenantmap.OpenConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,11 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,4 +43,55 @@ func TestBuildFromRoot(t *testing.T) {
 	if fi, err := os.Stat(out); err != nil || fi.IsDir() {
 		t.Fatalf("go build ./cmd/tenantctl made no binary %s: %v", out, err)
 	}
+}
+
+// TestReadOnlyCommandsChangeNothing: a read-only command on a database
+// without a catalog says so and creates nothing (issue 12 item 12); init
+// and tenants create make the catalog.
+func TestReadOnlyCommandsChangeNothing(t *testing.T) {
+	readOnly := [][]string{{"tenants", "list"}, {"status"}, {"drift"}, {"tenants", "show", "acme"}, {"migrate", "--dry-run"}}
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "typo.db")
+		c := tool{url: "sqlite:" + path}
+		for _, args := range readOnly {
+			r := c.run(t, args...)
+			if args[0] == "models" {
+				continue // lists the application's models, needs no database
+			}
+			if r.code == 0 || !strings.Contains(r.stderr, "no tenantmap catalog") || !strings.Contains(r.stderr, "init") {
+				t.Errorf("want a failure naming the missing catalog and the fix, got %s", r)
+			}
+			if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("%v made %s", args, path)
+			}
+		}
+		c.expect(t, 0, "init")
+		c.expect(t, 0, "tenants", "list")
+	})
+	t.Run("postgres", func(t *testing.T) {
+		u := postgresURL(t)
+		c := tool{url: u}
+		for _, args := range readOnly {
+			if args[0] == "models" {
+				continue
+			}
+			if r := c.run(t, args...); r.code == 0 || !strings.Contains(r.stderr, "no tenantmap catalog") {
+				t.Errorf("want a failure naming the missing catalog, got %s", r)
+			}
+		}
+		conn, err := pgx.Connect(context.Background(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		var n int
+		if err := conn.QueryRow(context.Background(), "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Fatalf("read-only commands made %d tables", n)
+		}
+		c.expect(t, 0, "tenants", "create", "acme")
+		c.expect(t, 0, "status")
+	})
 }

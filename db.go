@@ -83,7 +83,8 @@ type Config struct {
 	// prepared statements are not used then (each statement is sent as an
 	// unnamed one, with its description cached on the client), generic plans
 	// are not requested, and tenant affinity is off. tenantmap keeps no
-	// session state, so nothing else changes.
+	// session state, so nothing else changes. The URL parameter
+	// transaction_pooler=true (PoolerParam) sets it.
 	TransactionPooler bool
 	// RowLevelSecurity puts a PostgreSQL row-level security policy on every
 	// shared table (SharedTable) as a second wall behind the tenant filter
@@ -183,6 +184,7 @@ func (c *Config) pgStatementCacheSize() int {
 //	sqlite:app.db            a SQLite file (created if missing)
 //	sqlite:/abs/path/app.db  idem, absolute
 //	postgres://user@host:5432/db?sslmode=disable  (or postgresql://, or pgx's key=value form after "postgres:")
+//	postgres://user@host:6432/db?transaction_pooler=true  through PgBouncer in transaction mode (Config.TransactionPooler)
 //	mysql://user:password@host:3306/db             (or mariadb://; go-sql-driver/mysql parameters in the query)
 func ParseConfig(rawURL string) (*Config, error) {
 	scheme, rest, ok := strings.Cut(rawURL, ":")
@@ -198,14 +200,19 @@ func ParseConfig(rawURL string) (*Config, error) {
 		}
 		return &Config{Driver: "sqlite", DSN: path}, nil
 	case "postgres", "postgresql":
-		dsn := rawURL
+		dsn, pooler := rawURL, false
 		if !strings.HasPrefix(rest, "//") {
 			dsn = rest // key=value form
+		} else {
+			var err error
+			if dsn, pooler, err = takePoolerParam(dsn); err != nil {
+				return nil, err
+			}
 		}
 		if _, err := pgxpool.ParseConfig(dsn); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidURL, err)
 		}
-		return &Config{Driver: "postgres", DSN: dsn}, nil
+		return &Config{Driver: "postgres", DSN: dsn, TransactionPooler: pooler}, nil
 	case "mysql", "mariadb":
 		dsn, err := mysqlDSN(rawURL)
 		if err != nil {
@@ -416,7 +423,7 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 	db.cat = newCatalog(db.dialect, db.cfg.Schema)
 	if err := db.ping(ctx); err != nil {
 		db.be.close()
-		return nil, opError("open", "", "", err)
+		return nil, opError("open", "", "", poolerHint(err))
 	}
 	if err := db.checkRowSecurity(ctx); err != nil {
 		db.be.close()
@@ -431,7 +438,7 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 	}
 	if err := ensure(ctx, db.be); err != nil {
 		db.be.close()
-		return nil, opError("open", "", "", err)
+		return nil, opError("open", "", "", poolerHint(err))
 	}
 	if err := db.ensureRowSecurity(ctx); err != nil {
 		db.be.close()

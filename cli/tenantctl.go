@@ -127,6 +127,7 @@ type cli struct {
 	app    App
 	url    string
 	asJSON bool
+	pooler bool
 	db     *tenantmap.DB
 	out    io.Writer
 	errOut io.Writer
@@ -157,6 +158,7 @@ func Command(app App) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.PersistentFlags().StringVar(&c.url, "url", "", "database URL (sqlite:FILE, postgres://…, mysql://…); default $"+EnvURL+" or "+orDefault(app.DefaultURL, DefaultURL))
 	root.PersistentFlags().BoolVar(&c.asJSON, "json", false, "print the result as JSON, for scripts")
+	root.PersistentFlags().BoolVar(&c.pooler, "transaction-pooler", true, "PostgreSQL: prepare no named statements, so that runs through PgBouncer in transaction mode work and leave none behind\n(as the URL's transaction_pooler=true; --transaction-pooler=false uses named statements on a direct connection)")
 	root.AddCommand(c.initCommand(), c.tenantsCommand(), c.fieldsCommand(), c.migrateCommand(), c.statusCommand(), c.driftCommand())
 	closeAfter(root, c)
 	return root
@@ -217,6 +219,10 @@ func (c *cli) openDB(ctx context.Context, create bool) (*tenantmap.DB, error) {
 	// hear of other processes' changes (they hear of its own regardless).
 	cfg.Watch = tenantmap.WatchOff
 	cfg.CreateCatalog = create
+	// A command is short-lived: named prepared statements would save little,
+	// and through a transaction pooler they would stay on the server
+	// sessions after it ends and break the next run that prepares them.
+	cfg.TransactionPooler = cfg.TransactionPooler || c.pooler
 	if c.app.Configure != nil {
 		if err := c.app.Configure(cfg); err != nil {
 			return nil, err

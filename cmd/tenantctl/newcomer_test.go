@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -94,4 +95,46 @@ func TestReadOnlyCommandsChangeNothing(t *testing.T) {
 		c.expect(t, 0, "tenants", "create", "acme")
 		c.expect(t, 0, "status")
 	})
+}
+
+// pgbouncerURL is the test's fresh database (postgresURL) reached through
+// PgBouncer in transaction pooling mode (TENANTMAP_PGBOUNCER_URL).
+func pgbouncerURL(t *testing.T) string {
+	t.Helper()
+	bouncer := os.Getenv("TENANTMAP_PGBOUNCER_URL")
+	if bouncer == "skip" {
+		t.Skip("TENANTMAP_PGBOUNCER_URL=skip")
+	}
+	if bouncer == "" {
+		bouncer = "postgres://postgres@127.0.0.1:6432/test?sslmode=disable"
+	}
+	direct, err := url.Parse(postgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(bouncer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = direct.Path
+	return u.String()
+}
+
+// TestThroughPgBouncer: tenantctl runs through PgBouncer again and again
+// (issue 12 item 11): a run leaves no named statement on the pooler's
+// server sessions that the next run would prepare again.
+func TestThroughPgBouncer(t *testing.T) {
+	u := pgbouncerURL(t)
+	c := tool{url: u}
+	c.expect(t, 0, "tenants", "create", "acme")
+	for i := 0; i < 3; i++ {
+		wantRow(t, c.expect(t, 0, "tenants", "list"), "acme", "active")
+		c.expect(t, 0, "status")
+	}
+	c.expect(t, 0, "tenants", "create", "globex")
+	// The URL's parameter says it too, with the flag off.
+	p := tool{url: u + "&transaction_pooler=true"}
+	for i := 0; i < 2; i++ {
+		wantRow(t, p.expect(t, 0, "--transaction-pooler=false", "tenants", "list"), "globex", "active")
+	}
 }

@@ -138,3 +138,32 @@ func TestThroughPgBouncer(t *testing.T) {
 		wantRow(t, p.expect(t, 0, "--transaction-pooler=false", "tenants", "list"), "globex", "active")
 	}
 }
+
+// TestMigrateBelowTenants: migrate --to a version below the tenants' says
+// that they are past it and stay there, not that they are at it (issue 12
+// item 14).
+func TestMigrateBelowTenants(t *testing.T) {
+	c := tool{url: sqliteURL(t)}
+	c.expect(t, 0, "tenants", "create", "a", "b", "c")
+	r := c.expect(t, 0, "migrate", "--to", "1")
+	if strings.Contains(r.stdout, "every tenant is at version 1") || !strings.Contains(r.stdout, "3 of 3 tenants are past it") ||
+		!strings.Contains(r.stdout, "does not migrate down") {
+		t.Errorf("want the tenants past version 1 reported, got %s", r)
+	}
+	var rep struct {
+		Target    int64          `json:"target"`
+		DryRun    bool           `json:"dry_run"`
+		ElapsedMS int64          `json:"elapsed_ms"`
+		Counts    map[string]int `json:"counts"`
+		Shared    []any          `json:"shared"`
+		Tenants   []any          `json:"tenants"`
+		Ahead     int            `json:"ahead"`
+	}
+	decodeJSON(t, c.expect(t, 0, "--json", "migrate", "--to", "1"), &rep)
+	if rep.Ahead != 3 || rep.Target != 1 {
+		t.Errorf("--json: want ahead 3 at target 1, got %+v", rep)
+	}
+	if r := c.expect(t, 0, "migrate"); !strings.Contains(r.stdout, "every tenant is at version 3") {
+		t.Errorf("want every tenant at the latest version, got %s", r)
+	}
+}

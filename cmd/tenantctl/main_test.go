@@ -1273,6 +1273,7 @@ func TestErrors(t *testing.T) {
 		if !strings.Contains(r.stderr, `"Upper"`) {
 			t.Errorf("want a message naming the invalid id:\n%s", r)
 		}
+		c.expect(t, 0, "init") // invalid ids made no catalog
 		for _, args := range [][]string{
 			{"tenants", "show", "nobody"},
 			{"tenants", "suspend", "nobody"},

@@ -167,3 +167,57 @@ func TestMigrateBelowTenants(t *testing.T) {
 		t.Errorf("want every tenant at the latest version, got %s", r)
 	}
 }
+
+// TestCreateSeveral: tenants create checks every id before creating any,
+// and reports each id's result in text and JSON (issue 12 item 15); a
+// dropped id is said to be retained (item 17).
+func TestCreateSeveral(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "several.db")
+	c := tool{url: "sqlite:" + path}
+	r := c.expect(t, 2, "tenants", "create", "a", "B", "c_")
+	for _, want := range []string{`not created a: not attempted`, `"B"`, `"c_": must end with a letter or a digit`, "2 of 3 ids invalid"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("want %q in the report, got %s", want, r)
+		}
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("invalid ids made the database %s", path)
+	}
+	type result struct {
+		ID               string `json:"id"`
+		Key              string `json:"key"`
+		Status           string `json:"status"`
+		Version          int64  `json:"version"`
+		MigrationVersion int64  `json:"migration_version"`
+		CreatedAt        string `json:"created_at"`
+		Error            string `json:"error"`
+	}
+	var got []result
+	decodeJSON(t, c.expect(t, 2, "--json", "tenants", "create", "a", "B"), &got)
+	if len(got) != 2 || got[0].ID != "a" || got[0].Error == "" || got[1].ID != "B" || !strings.Contains(got[1].Error, "invalid tenant id") {
+		t.Errorf("--json with a bad id: %+v", got)
+	}
+	c.expect(t, 0, "tenants", "create", "a")
+	got = nil
+	decodeJSON(t, c.expect(t, 1, "--json", "tenants", "create", "a", "b", "c"), &got)
+	if len(got) != 3 || !strings.Contains(got[0].Error, "already exists") || got[1].Status != "active" || got[2].MigrationVersion != 3 {
+		t.Errorf("--json with an existing id: %+v", got)
+	}
+	if ids := listIDs(t, c); strings.Join(ids, ",") != "a,b,c" {
+		t.Errorf("want a, b and c created, got %v", ids)
+	}
+	c.expect(t, 0, "tenants", "drop", "c", "--confirm", "c", "--retain", "24h")
+	r = c.expect(t, 1, "tenants", "create", "c")
+	if !strings.Contains(r.stderr, "c was dropped and is retained until 20") || !strings.Contains(r.stderr, "tenants restore c") {
+		t.Errorf("want the dropped id's retention, got %s", r)
+	}
+}
+
+// TestCreateOneInvalidJSON: one invalid id with --json prints its result.
+func TestCreateOneInvalidJSON(t *testing.T) {
+	c := tool{url: sqliteURL(t)}
+	r := c.expect(t, 2, "--json", "tenants", "create", "x_")
+	if !strings.Contains(r.stdout, `"error": "tenantmap: invalid tenant id`) {
+		t.Errorf("want the id's result as JSON, got %s", r)
+	}
+}

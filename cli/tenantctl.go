@@ -54,6 +54,20 @@ type App struct {
 	Setup func(db *tenantmap.DB) error
 }
 
+// DatabaseURL is the database the commands use given their --url flag:
+// flag if not "", else $TENANTMAP_URL, else the App's DefaultURL, else
+// DefaultURL. An application's own commands call it so that they open the
+// same database as its tenant commands.
+func (app App) DatabaseURL(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if u := os.Getenv(EnvURL); u != "" {
+		return u
+	}
+	return orDefault(app.DefaultURL, DefaultURL)
+}
+
 // DefaultURL is the embedded SQLite file the commands use unless told
 // otherwise.
 const DefaultURL = "sqlite:tenantmap.db"
@@ -204,14 +218,7 @@ func (c *cli) openDB(ctx context.Context, create bool) (*tenantmap.DB, error) {
 	if c.db != nil {
 		return c.db, nil
 	}
-	u := c.url
-	if u == "" {
-		u = os.Getenv(EnvURL)
-	}
-	if u == "" {
-		u = orDefault(c.app.DefaultURL, DefaultURL)
-	}
-	cfg, err := tenantmap.ParseConfig(u)
+	cfg, err := tenantmap.ParseConfig(c.app.DatabaseURL(c.url))
 	if err != nil {
 		return nil, err
 	}

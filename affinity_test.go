@@ -17,7 +17,7 @@ func openPostgresConfig(t *testing.T, tweak func(*tenantmap.Config)) *tenantmap.
 		t.Fatal(err)
 	}
 	tweak(cfg)
-	db, err := tenantmap.OpenConfig(context.Background(), cfg)
+	db, err := openConfigCreating(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestTenantAffinityRowsReadToEnd(t *testing.T) {
 // pool, does not wait for a second connection to make the catalog.
 func TestFirstCallInTxOnFreshHandle(t *testing.T) {
 	u := newPostgresDatabase(t)
-	first, err := tenantmap.Open(context.Background(), u)
+	first, err := openCreating(context.Background(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func openOneConn(t *testing.T, rawURL string) *tenantmap.DB {
 		t.Fatal(err)
 	}
 	cfg.MaxConns = 1
-	db, err := tenantmap.OpenConfig(context.Background(), cfg)
+	db, err := openConfigCreating(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,7 +96,7 @@ func mysqlOpenDatabases(t testing.TB) *tenantmap.DB {
 func mysqlOpen(t testing.TB) *tenantmap.DB {
 	t.Helper()
 	u := newMySQLDatabase(t)
-	db, err := tenantmap.Open(context.Background(), u)
+	db, err := openCreating(context.Background(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func pgbouncerOpen(t testing.TB) *tenantmap.DB {
 	cfg.TransactionPooler = true
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	db, err := tenantmap.OpenConfig(ctx, cfg)
+	db, err := openConfigCreating(ctx, cfg)
 	if err == nil {
 		rememberConfig(t, db, "", cfg)
 	}
@@ -228,7 +228,7 @@ var sqliteFiles sync.Map
 func sqliteOpen(t testing.TB) *tenantmap.DB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "test.db")
-	db, err := tenantmap.Open(context.Background(), "sqlite:"+path)
+	db, err := openCreating(context.Background(), "sqlite:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func sqliteOpen(t testing.TB) *tenantmap.DB {
 func postgresOpen(t testing.TB) *tenantmap.DB {
 	t.Helper()
 	u := newPostgresDatabase(t)
-	db, err := tenantmap.Open(context.Background(), u)
+	db, err := openCreating(context.Background(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func reopen(t testing.TB, db *tenantmap.DB) *tenantmap.DB {
 		t.Fatal("reopen: the handle was not made by a test opener")
 	}
 	c := *cfg.(*tenantmap.Config)
-	other, err := tenantmap.OpenConfig(context.Background(), &c)
+	other, err := openConfigCreating(context.Background(), &c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +303,7 @@ func postgresRLSOpen(t testing.TB) *tenantmap.DB {
 		t.Fatal(err)
 	}
 	cfg.RowLevelSecurity = true
-	db, err := tenantmap.OpenConfig(context.Background(), cfg)
+	db, err := openConfigCreating(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1446,7 +1446,7 @@ func plOpenTwice(t *testing.T, dialect string) (*tenantmap.DB, *tenantmap.DB) {
 	}
 	var dbs [2]*tenantmap.DB
 	for i := range dbs {
-		db, err := tenantmap.Open(context.Background(), u)
+		db, err := openCreating(context.Background(), u)
 		if err != nil {
 			t.Fatal(err)
 		}

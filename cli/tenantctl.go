@@ -54,6 +54,20 @@ type App struct {
 	Setup func(db *tenantmap.DB) error
 }
 
+// DatabaseURL is the database the commands use given their --url flag:
+// flag if not "", else $TENANTMAP_URL, else the App's DefaultURL, else
+// DefaultURL. An application's own commands call it so that they open the
+// same database as its tenant commands.
+func (app App) DatabaseURL(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if u := os.Getenv(EnvURL); u != "" {
+		return u
+	}
+	return orDefault(app.DefaultURL, DefaultURL)
+}
+
 // DefaultURL is the embedded SQLite file the commands use unless told
 // otherwise.
 const DefaultURL = "sqlite:tenantmap.db"
@@ -127,6 +141,7 @@ type cli struct {
 	app    App
 	url    string
 	asJSON bool
+	pooler bool
 	db     *tenantmap.DB
 	out    io.Writer
 	errOut io.Writer
@@ -157,7 +172,8 @@ func Command(app App) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.PersistentFlags().StringVar(&c.url, "url", "", "database URL (sqlite:FILE, postgres://…, mysql://…); default $"+EnvURL+" or "+orDefault(app.DefaultURL, DefaultURL))
 	root.PersistentFlags().BoolVar(&c.asJSON, "json", false, "print the result as JSON, for scripts")
-	root.AddCommand(c.tenantsCommand(), c.fieldsCommand(), c.migrateCommand(), c.statusCommand(), c.driftCommand())
+	root.PersistentFlags().BoolVar(&c.pooler, "transaction-pooler", true, "PostgreSQL: prepare no named statements, so that runs through PgBouncer in transaction mode work and leave none behind\n(as the URL's transaction_pooler=true; --transaction-pooler=false uses named statements on a direct connection)")
+	root.AddCommand(c.initCommand(), c.tenantsCommand(), c.fieldsCommand(), c.migrateCommand(), c.statusCommand(), c.driftCommand())
 	closeAfter(root, c)
 	return root
 }
@@ -189,25 +205,31 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// open opens the database and registers the application's models.
-func (c *cli) open(ctx context.Context) (*tenantmap.DB, error) {
+// open opens the database and registers the application's models. It
+// changes nothing in the database: one without a catalog is
+// tenantmap.ErrNoCatalog.
+func (c *cli) open(ctx context.Context) (*tenantmap.DB, error) { return c.openDB(ctx, false) }
+
+// openCreating opens the database as open does, and makes (or upgrades)
+// the catalog if it has none: for the commands that provision.
+func (c *cli) openCreating(ctx context.Context) (*tenantmap.DB, error) { return c.openDB(ctx, true) }
+
+func (c *cli) openDB(ctx context.Context, create bool) (*tenantmap.DB, error) {
 	if c.db != nil {
 		return c.db, nil
 	}
-	u := c.url
-	if u == "" {
-		u = os.Getenv(EnvURL)
-	}
-	if u == "" {
-		u = orDefault(c.app.DefaultURL, DefaultURL)
-	}
-	cfg, err := tenantmap.ParseConfig(u)
+	cfg, err := tenantmap.ParseConfig(c.app.DatabaseURL(c.url))
 	if err != nil {
 		return nil, err
 	}
 	// A command's own registry lives as long as the command: it need not
 	// hear of other processes' changes (they hear of its own regardless).
 	cfg.Watch = tenantmap.WatchOff
+	cfg.CreateCatalog = create
+	// A command is short-lived: named prepared statements would save little,
+	// and through a transaction pooler they would stay on the server
+	// sessions after it ends and break the next run that prepares them.
+	cfg.TransactionPooler = cfg.TransactionPooler || c.pooler
 	if c.app.Configure != nil {
 		if err := c.app.Configure(cfg); err != nil {
 			return nil, err

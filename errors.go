@@ -34,6 +34,10 @@ var (
 	ErrInvalidField = errors.New("tenantmap: invalid custom field")
 	// ErrInvalidQuery: a query, raw statement or column list is malformed.
 	ErrInvalidQuery = errors.New("tenantmap: invalid query")
+	// ErrInvalidKey: a key passed to Get or Delete is not of the model's
+	// key type (an integer for a generated key, a string for a string or
+	// UUID key), or is out of its range; no SQL ran.
+	ErrInvalidKey = errors.New("tenantmap: invalid key")
 	// ErrNotFound: no row has the key, or no row matched. It also matches
 	// sql.ErrNoRows.
 	ErrNotFound error = notFound{}

@@ -96,5 +96,5 @@ func opError(op, tenant, model string, err error) error {
 	if errors.As(err, &te) && te.Op == op {
 		return err
 	}
-	return &Error{Op: op, Tenant: tenant, Model: model, Err: err}
+	return &Error{Op: op, Tenant: tenant, Model: model, Err: fenceError(err)}
 }

@@ -66,7 +66,7 @@ func (t *Table[T]) fail(op string, ctx context.Context, err error) error {
 	if id == "" {
 		id, _ = TenantFrom(ctx)
 	}
-	return opError(op, id, t.b.model.name, err)
+	return opError(op, id, t.b.model.name, invalidStatement(err))
 }
 
 // keyArg is a key as the record keeps it: a run-time model's UUID key

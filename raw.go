@@ -45,6 +45,10 @@ func (r *Rows) Close() { r.r.Close() }
 // the tenant's own database if it has one (DatabasePerTenant on PostgreSQL
 // and SQLite), else in the DB's. Tables in two databases cannot be joined.
 //
+// A statement the database refuses for its text (a syntax error, an
+// unknown column or function) is ErrInvalidQuery, with the driver's error
+// wrapped inside.
+//
 //	db.Exec(ctx, "UPDATE {case} SET status = ? WHERE priority > ? AND {tenant}", "closed", 3)
 func (db *DB) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
 	id, q, stmt, args, err := db.raw(ctx, sql, args)

@@ -68,7 +68,7 @@ func (t *Table[T]) fail(op string, ctx context.Context, err error) error {
 	if id == "" {
 		id, _ = TenantFrom(ctx)
 	}
-	return opError(op, id, t.b.model.name, err)
+	return opError(op, id, t.b.model.name, invalidStatement(err))
 }
 
 // keyArg checks a key passed to Get or Delete against the model's key and

@@ -71,6 +71,7 @@ func TestTenantAffinityRoutesToHome(t *testing.T) {
 	}
 	// Without affinity the pool hands out any connection.
 	plain := openPostgresConfig(t, func(c *tenantmap.Config) { c.MaxConns = 4; c.DisableTenantAffinity = true })
+	mustCreate(t, plain, "t00")
 	if pid := backendPID(t, plain, "t00"); pid == 0 {
 		t.Fatal("no backend pid")
 	}
@@ -168,6 +169,7 @@ type Memo struct {
 // tenant's next call still finds its first home free.
 func TestTenantAffinityRowsReadToEnd(t *testing.T) {
 	db := openPostgresConfig(t, func(c *tenantmap.Config) { c.MaxConns = 2 })
+	mustCreate(t, db, "acme")
 	home := backendPID(t, db, "acme")
 	rows, err := db.Query(tctx("acme"), "SELECT 1")
 	if err != nil {

@@ -85,7 +85,7 @@ func mysqlOpenDatabases(t testing.TB) *tenantmap.DB {
 	t.Cleanup(func() {
 		names := queryStrings(t, db, "SELECT schema_name FROM information_schema.schemata WHERE LEFT(schema_name, ?) = ?", len(mysqlDBPrefix), mysqlDBPrefix)
 		for _, n := range names {
-			if _, err := db.Exec(tenantmap.WithTenant(context.Background(), "none"), "DROP DATABASE IF EXISTS `"+n+"`"); err != nil {
+			if _, err := tenantmap.AdminExec(context.Background(), db, "DROP DATABASE IF EXISTS `"+n+"`"); err != nil {
 				t.Error(err)
 			}
 		}
@@ -491,17 +491,24 @@ func physicalTables(t testing.TB, db *tenantmap.DB) []string {
 	return queryStrings(t, db, q)
 }
 
-// queryStrings runs a raw query of one text column through db, as no
-// tenant in particular, and returns the values; an error fails the test.
+// queryStrings runs a query of one text column, naming no model, on db's
+// own database as no tenant in particular, and returns the values; an
+// error fails the test.
 func queryStrings(t testing.TB, db *tenantmap.DB, sql string, args ...any) []string {
 	t.Helper()
-	return rawStrings(t, db, tenantmap.WithTenant(context.Background(), "none"), sql, args...)
+	rows, err := tenantmap.AdminQuery(context.Background(), db, sql, args...)
+	return stringRows(t, sql, rows, err)
 }
 
 // rawStrings runs a raw query returning one text column through the library.
 func rawStrings(t testing.TB, db *tenantmap.DB, ctx context.Context, sql string, args ...any) []string {
 	t.Helper()
 	rows, err := db.Query(ctx, sql, args...)
+	return stringRows(t, sql, rows, err)
+}
+
+func stringRows(t testing.TB, sql string, rows *tenantmap.Rows, err error) []string {
+	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}

@@ -704,7 +704,7 @@ func TestIsolationMixedPlacement(t *testing.T) {
 				big, bigTable = tenantmap.DatabasePerTenant(prefix+"{tenant}"), prefix+"big.note"
 				databaseStrategyDBs.Store(db, prefix)
 				t.Cleanup(func() {
-					_, _ = db.Exec(tctx("none"), "DROP DATABASE IF EXISTS `"+prefix+"big`")
+					_, _ = tenantmap.AdminExec(context.Background(), db, "DROP DATABASE IF EXISTS `"+prefix+"big`")
 				})
 			}
 		case "postgres/schema":

@@ -398,16 +398,16 @@ func TestDatabasePerTenantRefusedMySQL(t *testing.T) {
 	dbName := strings.TrimPrefix(parsed.Path, "/")
 	admin := mysqlOpen(t) // another fresh database, for the admin statements
 	user := "tm_limited_" + randomSuffix()
-	adminCtx := tenantmap.WithTenant(context.Background(), "none")
+	adminCtx := context.Background()
 	for _, stmt := range []string{
 		"CREATE USER '" + user + "'@'%'",
 		"GRANT ALL ON `" + dbName + "`.* TO '" + user + "'@'%'",
 	} {
-		if _, err := admin.Exec(adminCtx, stmt); err != nil {
+		if _, err := tenantmap.AdminExec(adminCtx, admin, stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
-	t.Cleanup(func() { _, _ = admin.Exec(adminCtx, "DROP USER IF EXISTS '"+user+"'@'%'") })
+	t.Cleanup(func() { _, _ = tenantmap.AdminExec(adminCtx, admin, "DROP USER IF EXISTS '"+user+"'@'%'") })
 	parsed.User = url.User(user)
 	db, err := openCreating(context.Background(), parsed.String())
 	if err != nil {

@@ -2,7 +2,6 @@ package tenantmap
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -44,6 +43,9 @@ func (r *Rows) Close() { r.r.Close() }
 // The statement runs where its tables are; one that names no model runs in
 // the tenant's own database if it has one (DatabasePerTenant on PostgreSQL
 // and SQLite), else in the DB's. Tables in two databases cannot be joined.
+// Like every call for a tenant, a raw statement, whether or not it names a
+// model, is refused for a tenant that does not exist or was dropped
+// (ErrTenantNotFound) or is suspended (ErrTenantSuspended).
 //
 // A statement the database refuses for its text (a syntax error, an
 // unknown column or function) is ErrInvalidQuery, with the driver's error
@@ -165,15 +167,18 @@ func (db *DB) raw(ctx context.Context, sql string, in []any) (string, querier, s
 		placed = mappings[i]
 	}
 	// The statement runs where its tables are; one that names none runs in
-	// the tenant's own database if it has one, else in the DB's.
+	// the tenant's own database if it has one, else in the DB's. Either way
+	// the tenant must be one that calls may use: each mapping above was
+	// built only for an active tenant, and so is the home looked up here
+	// (from the registry, so a cached tenant costs no round trip). A
+	// tenant that does not exist, was dropped or is suspended is refused,
+	// as for every table call.
 	var database string
 	if placed != nil {
 		database = placed.database
 	} else if tx != nil && tx.mig != nil {
 		database = tx.database
-	} else if database, err = db.homeDatabase(ctx, id); errors.Is(err, ErrTenantNotFound) {
-		database = ""
-	} else if err != nil {
+	} else if database, err = db.homeDatabase(ctx, id); err != nil {
 		return id, nil, "", nil, err
 	}
 	var q querier

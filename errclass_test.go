@@ -1,0 +1,154 @@
+package tenantmap_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tenantmap/tenantmap"
+)
+
+// killBackends are the backends whose sessions a test can end from another
+// connection: PostgreSQL directly (pg_terminate_backend) and MariaDB (KILL).
+var killBackends = []backend{
+	{"postgres/table", postgresOpen, tenantmap.TablePerTenant},
+	{"mysql/table", mysqlOpen, tenantmap.TablePerTenant},
+}
+
+// killOwnSession ends the session the transaction in txCtx runs on, from
+// another connection (ctx, outside the transaction), and waits until the
+// server has ended it.
+func killOwnSession(t *testing.T, db *tenantmap.DB, ctx, txCtx context.Context, mysql bool) {
+	t.Helper()
+	var id int64
+	own, kill := "SELECT pg_backend_pid()", "SELECT pg_terminate_backend(%d)"
+	if mysql {
+		own, kill = "SELECT CONNECTION_ID()", "KILL %d"
+	}
+	if err := db.QueryRow(txCtx, own).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if mysql {
+		if _, err := db.Exec(ctx, fmt.Sprintf(kill, id)); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		var ok bool
+		if err := db.QueryRow(ctx, fmt.Sprintf(kill, id)).Scan(&ok); err != nil || !ok {
+			t.Fatalf("pg_terminate_backend(%d): %v %v", id, ok, err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // the server ends the session asynchronously
+}
+
+// TestInTxSessionKilled ends a transaction's own session while fn runs: the
+// next call and the commit fail with a *tenantmap.Error that says whether
+// running again is safe.
+func TestInTxSessionKilled(t *testing.T) {
+	for _, b := range killBackends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, b, "acme")
+			ctx := tctx("acme")
+			isMySQL := b.name[:5] == "mysql"
+
+			t.Run("call after kill", func(t *testing.T) {
+				err := f.db.InTx(ctx, func(txCtx context.Context) error {
+					if err := f.cases.Insert(txCtx, &Case{Title: "a", Ref: "a"}); err != nil {
+						return err
+					}
+					killOwnSession(t, f.db, ctx, txCtx, isMySQL)
+					_, err := f.cases.Count(txCtx, tenantmap.Query{})
+					return err
+				})
+				var te *tenantmap.Error
+				if !errors.As(err, &te) {
+					t.Fatalf("InTx: %T %v, want a *tenantmap.Error", err, err)
+				}
+				if !errors.Is(err, tenantmap.ErrRetryable) {
+					t.Fatalf("InTx: %v, want errors.Is ErrRetryable", err)
+				}
+				if errors.Is(err, tenantmap.ErrCommitUnknown) {
+					t.Fatalf("InTx: %v: no commit was attempted, yet ErrCommitUnknown", err)
+				}
+			})
+
+			t.Run("commit after kill", func(t *testing.T) {
+				err := f.db.InTx(ctx, func(txCtx context.Context) error {
+					if err := f.cases.Insert(txCtx, &Case{Title: "b", Ref: "b"}); err != nil {
+						return err
+					}
+					killOwnSession(t, f.db, ctx, txCtx, isMySQL)
+					return nil
+				})
+				var te *tenantmap.Error
+				if !errors.As(err, &te) {
+					t.Fatalf("InTx: %T %v, want a *tenantmap.Error", err, err)
+				}
+				if te.Op != "transaction" || te.Tenant != "acme" {
+					t.Fatalf("InTx: Op %q Tenant %q, want transaction, acme", te.Op, te.Tenant)
+				}
+				unknown, retry := errors.Is(err, tenantmap.ErrCommitUnknown), errors.Is(err, tenantmap.ErrRetryable)
+				if unknown == retry {
+					t.Fatalf("InTx: %v: ErrCommitUnknown %v, ErrRetryable %v; want exactly one", err, unknown, retry)
+				}
+			})
+
+			// The handle recovers: the next transaction runs on a live connection.
+			if err := f.db.InTx(ctx, func(txCtx context.Context) error {
+				return f.cases.Insert(txCtx, &Case{Title: "c", Ref: "c"})
+			}); err != nil {
+				t.Fatalf("InTx after the kills: %v", err)
+			}
+		})
+	}
+}
+
+// TestInTxSerializationFailure runs the classic write skew in two
+// SERIALIZABLE transactions on PostgreSQL: the second fails with 40001,
+// which is ErrRetryable, and running it again succeeds.
+func TestInTxSerializationFailure(t *testing.T) {
+	f := newFixture(t, backend{"postgres/table", postgresOpen, tenantmap.TablePerTenant}, "acme")
+	ctx := tctx("acme")
+	read1, read2 := make(chan struct{}), make(chan struct{})
+	done1 := make(chan error, 1)
+	go func() {
+		done1 <- f.db.InTx(ctx, func(txCtx context.Context) error {
+			if _, err := f.cases.Count(txCtx, tenantmap.Where("status = ?", "open")); err != nil {
+				return err
+			}
+			close(read1)
+			<-read2
+			return f.cases.Insert(txCtx, &Case{Title: "one", Ref: "one"})
+		}, tenantmap.Isolation(tenantmap.Serializable))
+	}()
+	attempts := 0
+	err := f.db.InTx(ctx, func(txCtx context.Context) error {
+		attempts++
+		if _, err := f.cases.Count(txCtx, tenantmap.Where("status = ?", "open")); err != nil {
+			return err
+		}
+		if attempts == 1 {
+			<-read1
+			close(read2)
+			if err := <-done1; err != nil {
+				return fmt.Errorf("first transaction: %w", err)
+			}
+		}
+		return f.cases.Insert(txCtx, &Case{Title: "two", Ref: "two"})
+	}, tenantmap.Isolation(tenantmap.Serializable))
+	var te *tenantmap.Error
+	if !errors.As(err, &te) || !errors.Is(err, tenantmap.ErrRetryable) {
+		t.Fatalf("second transaction: %T %v, want a *tenantmap.Error matching ErrRetryable", err, err)
+	}
+	if err := f.db.InTx(ctx, func(txCtx context.Context) error {
+		if _, err := f.cases.Count(txCtx, tenantmap.Where("status = ?", "open")); err != nil {
+			return err
+		}
+		return f.cases.Insert(txCtx, &Case{Title: "two", Ref: "two"})
+	}, tenantmap.Isolation(tenantmap.Serializable)); err != nil {
+		t.Fatalf("running it again: %v", err)
+	}
+}

@@ -2,11 +2,14 @@ package tenantmap_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/tenantmap/tenantmap"
 )
 
@@ -150,5 +153,94 @@ func TestInTxSerializationFailure(t *testing.T) {
 		return f.cases.Insert(txCtx, &Case{Title: "two", Ref: "two"})
 	}, tenantmap.Isolation(tenantmap.Serializable)); err != nil {
 		t.Fatalf("running it again: %v", err)
+	}
+}
+
+// TestConstraintErrors: a broken unique key, primary key or foreign key is
+// an *Error matching ErrDuplicateKey or ErrForeignKey on every database and
+// strategy, and a missing row matches pgx.ErrNoRows and sql.ErrNoRows.
+func TestConstraintErrors(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := newFixture(t, b, "acme")
+		ctx := tctx("acme")
+		isDup := func(what string, err error) {
+			t.Helper()
+			var te *tenantmap.Error
+			if !errors.As(err, &te) || !errors.Is(err, tenantmap.ErrDuplicateKey) {
+				t.Errorf("%s: %T %v, want a *tenantmap.Error matching ErrDuplicateKey", what, err, err)
+			}
+			if errors.Is(err, tenantmap.ErrForeignKey) || errors.Is(err, tenantmap.ErrRetryable) {
+				t.Errorf("%s: %v matches ErrForeignKey or ErrRetryable", what, err)
+			}
+		}
+		if err := f.cases.Insert(ctx, &Case{Title: "a", Ref: "r1"}); err != nil {
+			t.Fatal(err)
+		}
+		isDup("insert of a taken unique value", f.cases.Insert(ctx, &Case{Title: "b", Ref: "r1"}))
+		c := &Case{Title: "c", Ref: "r2"}
+		if err := f.cases.Insert(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		c.Ref = "r1"
+		isDup("update to a taken unique value", f.cases.Update(ctx, c))
+		if err := f.comments.Insert(ctx, &Comment{ID: "k", Body: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		isDup("insert of a taken primary key", f.comments.Insert(ctx, &Comment{ID: "k", Body: "y"}))
+		isDup("insert in a transaction", f.db.InTx(ctx, func(txCtx context.Context) error {
+			return f.comments.Insert(txCtx, &Comment{ID: "k", Body: "z"})
+		}))
+
+		_, err := f.cases.Get(ctx, int64(999999))
+		if !errors.Is(err, tenantmap.ErrNotFound) || !errors.Is(err, pgx.ErrNoRows) || !errors.Is(err, sql.ErrNoRows) {
+			t.Errorf("Get of a missing key: %v; want ErrNotFound, pgx.ErrNoRows and sql.ErrNoRows", err)
+		}
+		if errors.Is(err, tenantmap.ErrDuplicateKey) || errors.Is(err, tenantmap.ErrRetryable) {
+			t.Errorf("Get of a missing key: %v matches ErrDuplicateKey or ErrRetryable", err)
+		}
+	})
+}
+
+// TestForeignKeyErrors: a foreign key broken either way (a child without
+// its parent, a parent still referenced) matches ErrForeignKey on SQLite,
+// PostgreSQL and MariaDB.
+func TestForeignKeyErrors(t *testing.T) {
+	for _, b := range []backend{
+		{"sqlite/table", sqliteOpen, tenantmap.TablePerTenant},
+		{"postgres/table", postgresOpen, tenantmap.TablePerTenant},
+		{"mysql/table", mysqlOpen, tenantmap.TablePerTenant},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, b, "acme")
+			ctx := tctx("acme")
+			for _, stmt := range []string{
+				"CREATE TABLE fk_parent (id INT PRIMARY KEY)",
+				"CREATE TABLE fk_child (id INT PRIMARY KEY, parent_id INT NOT NULL REFERENCES fk_parent (id))",
+				"INSERT INTO fk_parent (id) VALUES (1)",
+				"INSERT INTO fk_child (id, parent_id) VALUES (1, 1)",
+			} {
+				if b.name == "mysql/table" && strings.HasPrefix(stmt, "CREATE TABLE fk_child") {
+					// MySQL ignores an inline REFERENCES; it needs the table constraint.
+					stmt = "CREATE TABLE fk_child (id INT PRIMARY KEY, parent_id INT NOT NULL, FOREIGN KEY (parent_id) REFERENCES fk_parent (id))"
+				}
+				if _, err := f.db.Exec(ctx, stmt); err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+			for _, stmt := range []string{
+				"INSERT INTO fk_child (id, parent_id) VALUES (2, 42)", // no such parent
+				"DELETE FROM fk_parent WHERE id = 1",                  // still referenced
+			} {
+				_, err := f.db.Exec(ctx, stmt)
+				var te *tenantmap.Error
+				if !errors.As(err, &te) || !errors.Is(err, tenantmap.ErrForeignKey) {
+					t.Errorf("%s: %T %v, want a *tenantmap.Error matching ErrForeignKey", stmt, err, err)
+				}
+				if errors.Is(err, tenantmap.ErrDuplicateKey) || errors.Is(err, tenantmap.ErrRetryable) {
+					t.Errorf("%s: %v matches ErrDuplicateKey or ErrRetryable", stmt, err)
+				}
+			}
+		})
 	}
 }

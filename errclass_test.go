@@ -244,3 +244,62 @@ func TestForeignKeyErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestInTxDeadlock makes two transactions lock two rows in opposite orders
+// on PostgreSQL (40P01) and MariaDB (1213): the one the server picks fails
+// with a *tenantmap.Error matching ErrRetryable, the other commits.
+func TestInTxDeadlock(t *testing.T) {
+	for _, b := range killBackends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, b, "acme")
+			ctx := tctx("acme")
+			one, two := &Case{Title: "one", Ref: "one"}, &Case{Title: "two", Ref: "two"}
+			for _, c := range []*Case{one, two} {
+				if err := f.cases.Insert(ctx, c); err != nil {
+					t.Fatal(err)
+				}
+			}
+			touch := func(txCtx context.Context, id int64) error {
+				_, err := f.db.Exec(txCtx, "UPDATE {case} SET priority = priority + 1 WHERE id = ?", id)
+				return err
+			}
+			locked1, locked2 := make(chan struct{}), make(chan struct{})
+			errs := make(chan error, 2)
+			go func() {
+				errs <- f.db.InTx(ctx, func(txCtx context.Context) error {
+					if err := touch(txCtx, one.ID); err != nil {
+						return err
+					}
+					close(locked1)
+					<-locked2
+					return touch(txCtx, two.ID)
+				})
+			}()
+			go func() {
+				errs <- f.db.InTx(ctx, func(txCtx context.Context) error {
+					<-locked1
+					if err := touch(txCtx, two.ID); err != nil {
+						return err
+					}
+					close(locked2)
+					time.Sleep(200 * time.Millisecond) // the other waits for row two
+					return touch(txCtx, one.ID)
+				})
+			}()
+			var failed []error
+			for range 2 {
+				if err := <-errs; err != nil {
+					failed = append(failed, err)
+				}
+			}
+			if len(failed) != 1 {
+				t.Fatalf("%d of the two transactions failed (%v), want one", len(failed), failed)
+			}
+			var te *tenantmap.Error
+			if err := failed[0]; !errors.As(err, &te) || !errors.Is(err, tenantmap.ErrRetryable) {
+				t.Fatalf("deadlock victim: %T %v, want a *tenantmap.Error matching ErrRetryable", err, err)
+			}
+		})
+	}
+}

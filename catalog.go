@@ -589,7 +589,7 @@ func inTx(ctx context.Context, be backend, fn func(tx querier) error) (err error
 	if err = fn(tx); err != nil {
 		return err
 	}
-	return tx.commit(ctx)
+	return commitError(tx.commit(ctx))
 }
 
 // isUndefinedTable reports a "no such table" error from PostgreSQL (42P01),

@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Sentinel errors. Callers branch on them with errors.Is; every error the
@@ -39,7 +41,7 @@ var (
 	// UUID key), or is out of its range; no SQL ran.
 	ErrInvalidKey = errors.New("tenantmap: invalid key")
 	// ErrNotFound: no row has the key, or no row matched. It also matches
-	// sql.ErrNoRows.
+	// sql.ErrNoRows and pgx.ErrNoRows.
 	ErrNotFound error = notFound{}
 	// ErrNameConflict: a tenant's physical name (a table or a schema) is
 	// already another tenant's, or the catalog's. Nothing is created, and a
@@ -54,9 +56,10 @@ type notFound struct{}
 
 func (notFound) Error() string { return "tenantmap: not found" }
 
-// Is makes errors.Is(ErrNotFound, sql.ErrNoRows) true, so code written for
-// database/sql keeps working.
-func (notFound) Is(target error) bool { return target == sql.ErrNoRows }
+// Is makes errors.Is(ErrNotFound, sql.ErrNoRows) and errors.Is(ErrNotFound,
+// pgx.ErrNoRows) true, so code written for database/sql or pgx keeps
+// working.
+func (notFound) Is(target error) bool { return target == sql.ErrNoRows || target == pgx.ErrNoRows }
 
 // Error is the error of an operation on one tenant: it names the operation,
 // the tenant and, where there is one, the model, and wraps the cause.

@@ -135,7 +135,10 @@ func (s Strategy) resolve(m *Model, d dialect.Dialect) (Strategy, error) {
 		}
 	case schemaPerTenant:
 		if d.Features()&dialect.Schemas == 0 {
-			return s, fmt.Errorf("%w: SchemaPerTenant needs a database with schemas; %s has none (use TablePerTenant)", ErrInvalidModel, d.Name())
+			if d.Features()&dialect.Databases != 0 {
+				return s, fmt.Errorf("%w: SchemaPerTenant needs a database with schemas; on %s a schema is a database: use DatabasePerTenant", ErrInvalidModel, d.Name())
+			}
+			return s, fmt.Errorf("%w: SchemaPerTenant needs a database with schemas; %s has none: use DatabasePerTenant or TablePerTenant", ErrInvalidModel, d.Name())
 		}
 		if s.template == "" {
 			s.template = TenantToken

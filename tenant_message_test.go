@@ -42,3 +42,58 @@ func TestSchemaPlacementOnMySQLMessage(t *testing.T) {
 		t.Errorf("want one prefix and DatabasePerTenant named, got %q", msg)
 	}
 }
+
+// TestPlacementModelToken: one placement template with {model} places each
+// model in a table of its own (issue 12 item 18); a schema or database
+// template refuses it.
+func TestPlacementModelToken(t *testing.T) {
+	for _, be := range []struct {
+		name string
+		open func(testing.TB) *tenantmap.DB
+	}{{"sqlite", sqliteOpen}, {"postgres", postgresOpen}, {"mysql", mysqlOpen}} {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := be.open(t)
+			type Note struct {
+				ID   int64
+				Body string
+			}
+			type Tag struct {
+				ID   int64
+				Name string
+			}
+			notes, err := tenantmap.Register[Note](db, tenantmap.TablePerTenant("{tenant}_note"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tenantmap.Register[Tag](db, tenantmap.TablePerTenant("{tenant}_tag")); err != nil {
+				t.Fatal(err)
+			}
+			s, err := tenantmap.ParseStrategy("table:x_{tenant}_{model}")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Tenants().Create(ctx, "acme", tenantmap.WithPlacement(s)); err != nil {
+				t.Fatal(err)
+			}
+			ps, err := db.Tenants().Placements(ctx, "acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, p := range ps {
+				got[p.Model] = p.Table
+			}
+			if got["note"] != "x_acme_note" || got["tag"] != "x_acme_tag" {
+				t.Errorf("placements: %+v", ps)
+			}
+			if err := notes.Insert(tenantmap.WithTenant(ctx, "acme"), &Note{Body: "hi"}); err != nil {
+				t.Fatal(err)
+			}
+			_, err = db.Tenants().Create(ctx, "globex", tenantmap.WithPlacement(tenantmap.DatabasePerTenant("{tenant}_{model}")))
+			if !errors.Is(err, tenantmap.ErrInvalidModel) || !strings.Contains(err.Error(), "cannot contain {model}") {
+				t.Errorf("a database template with {model}: %v", err)
+			}
+		})
+	}
+}

@@ -671,7 +671,7 @@ func TestConformanceCreateFailsCleanly(t *testing.T) {
 		ctx := tctx("none")
 		blocker := "CREATE TABLE acme_comment (x INT)"
 		switch b.name {
-		case "postgres/schema":
+		case "postgres/schema", "pgbouncer/schema":
 			blocker = "CREATE SCHEMA acme"
 		case "mysql/database":
 			blocker = "CREATE DATABASE " + mysqlDBPrefix + "acme"

@@ -629,7 +629,7 @@ func TestIsolationNameCollision(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		db := b.open(t)
 		bg := context.Background()
-		if (b.name == "postgres/schema" || b.name == "pgbouncer/schema") {
+		if b.name == "postgres/schema" || b.name == "pgbouncer/schema" {
 			// Schemas: "{tenant}_x" for tenant a is tenant a_x's schema.
 			if _, err := tenantmap.Register[isoNote](db, tenantmap.SchemaPerTenant(""), tenantmap.ModelName("note")); err != nil {
 				t.Fatal(err)

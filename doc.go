@@ -65,7 +65,9 @@
 // # Tenants
 //
 // [DB.Tenants] creates, lists and drops tenants. The catalog, control tables
-// created when the DB is opened, records each tenant, the key its physical
+// created when a DB is opened with [Config].CreateCatalog (without it Open
+// changes nothing and a database without a catalog is [ErrNoCatalog]),
+// records each tenant, the key its physical
 // names are built from, every table, schema and database it owns, and where
 // each of its models lives. [Tenants.Create] provisions every registered
 // model's tables in one transaction (where DDL commits at once — MySQL, or

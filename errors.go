@@ -84,7 +84,9 @@ func (e *Error) Error() string {
 		b.WriteString(")")
 	}
 	b.WriteString(": ")
-	b.WriteString(strings.TrimPrefix(e.Err.Error(), "tenantmap: "))
+	// One prefix: a cause wrapped inside the cause ("placement for model
+	// case: tenantmap: invalid model: …") loses its own.
+	b.WriteString(strings.ReplaceAll(strings.TrimPrefix(e.Err.Error(), "tenantmap: "), ": tenantmap: ", ": "))
 	return b.String()
 }
 

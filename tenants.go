@@ -329,7 +329,7 @@ func (db *DB) provisionDDL(bindings []*binding, key string) (provision, error) {
 		}
 		for model, other := range p.placements {
 			if other.database == pl.database && other.schema == pl.schema && other.table == pl.table && (pl.kind != sharedTable || other.kind != sharedTable) {
-				return p, fmt.Errorf("%w: models %s and %s would both have the table %s", ErrNameConflict, model, b.model.name, qualified(pl.schema, pl.table))
+				return p, fmt.Errorf("%w: models %s and %s would both have the table %s (put %s in the name template)", ErrNameConflict, model, b.model.name, qualified(pl.schema, pl.table), ModelToken)
 			}
 		}
 		p.placements[b.model.name] = pl

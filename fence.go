@@ -100,6 +100,14 @@ func (db *DB) ensureFence(ctx context.Context, q querier, schema, table string) 
 	}
 	for _, s := range stmts {
 		if _, err := q.exec(ctx, s); err != nil {
+			if d.Name() == "mysql" {
+				// Another Create added it meanwhile (MySQL's DDL is not
+				// transactional, so nothing serialised the two).
+				var n int64
+				if q.queryRow(ctx, "SELECT COUNT(*) FROM information_schema.TABLE_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND TABLE_NAME = ? AND CONSTRAINT_NAME = ?", schema, table, name).Scan(&n) == nil && n > 0 {
+					return nil
+				}
+			}
 			return ddlError(err, s)
 		}
 	}

@@ -75,6 +75,8 @@ type catalog struct {
 	createPlacementsSQL, insertPlacementSQL, placementSQL, placementsSQL, deletePlacementsSQL string
 	setFieldsSQL, bumpSQL                                                                     string
 
+	lockTenantSQL string // lock a tenant's row for its drop (PostgreSQL); "" elsewhere
+
 	lockSQL string // serialises catalog and shared-table creation across processes, where the database can
 
 	// Migrations.
@@ -189,6 +191,7 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 	c.bumpSQL = "UPDATE " + t + " SET " + q("version") + "=" + q("version") + "+1 WHERE " + q("id") + "=" + ph(1)
 	c.deletePlacementsSQL = "DELETE FROM " + p + " WHERE " + q("tenant_id") + "=" + ph(1)
 	if d.Features()&dialect.Schemas != 0 {
+		c.lockTenantSQL = "SELECT 1 FROM " + t + " WHERE " + q("id") + "=" + ph(1) + " FOR UPDATE"
 		c.lockSQL = "SELECT pg_advisory_xact_lock(" + strconv.Itoa(catalogLockID) + ")"
 	}
 	tq := func(name string) string { return "t." + q(name) }
@@ -208,7 +211,7 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 		// the new version, if the row still says the planned one. One
 		// statement; a failing migration rolls it back.
 		c.claimSQL = "WITH old AS (SELECT " + q("id") + " FROM " + t + " WHERE " + q("id") + "=$1 AND " + q("schema_version") + "=$2 AND " +
-			q("migration_step") + "=0 AND " + q("status") + "<>'" + string(StatusDropped) + "' FOR UPDATE NOWAIT) UPDATE " + t + " t SET " +
+			q("migration_step") + "=0 AND " + q("status") + "<>'" + string(StatusDropped) + "' FOR NO KEY UPDATE NOWAIT) UPDATE " + t + " t SET " +
 			q("schema_version") + "=$3," + q("last_error") + "=NULL," + q("version") + "=t." + q("version") + "+1 FROM old WHERE t." + q("id") + "=old." + q("id")
 	}
 	c.lowestVersionSQL = "SELECT MIN(" + q("schema_version") + ") FROM " + t + " WHERE " + q("status") + "<>'" + string(StatusDropped) + "'"
@@ -234,8 +237,10 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 		" WHERE t." + q("id") + "=" + ph(1)
 	c.sharedLockSQL = c.sharedVersionSQL
 	if d.Features()&dialect.Schemas != 0 {
-		c.migrationLockSQL = c.migrationReadSQL + " FOR UPDATE OF t NOWAIT"
-		c.migrationWaitSQL = c.migrationReadSQL + " FOR UPDATE OF t"
+		// FOR NO KEY UPDATE: a shared table's fence (a foreign key to
+		// the row) takes a key-share lock, which this does not block.
+		c.migrationLockSQL = c.migrationReadSQL + " FOR NO KEY UPDATE OF t NOWAIT"
+		c.migrationWaitSQL = c.migrationReadSQL + " FOR NO KEY UPDATE OF t"
 		c.sharedLockSQL = c.sharedVersionSQL + " FOR UPDATE"
 	}
 	switch {

@@ -88,6 +88,7 @@ func opError(op, tenant, model string, err error) error {
 	if err == nil {
 		return nil
 	}
+	err = fenceError(err)
 	var te *Error
 	if errors.As(err, &te) && te.Op == op {
 		return err

@@ -172,7 +172,7 @@ func (db *DB) provisionInTx(ctx context.Context, insertTenant func(querier) erro
 		if err := execScript(ctx, tx, stmts); err != nil {
 			return ddlError(err, strings.Join(stmts, ";\n\t"))
 		}
-		return nil
+		return db.fenceTables(ctx, tx, prov.fences)
 	})
 }
 
@@ -216,7 +216,7 @@ func (db *DB) provisionWithoutTx(ctx context.Context, insertTenant func(querier)
 			return errors.Join(errs...)
 		}
 	}
-	return nil
+	return db.fenceTables(ctx, db.be, prov.fences)
 }
 
 // namespaceSQL renders CREATE or DROP of a tenant's namespace: a schema, or
@@ -251,6 +251,7 @@ type provision struct {
 	objs       []object
 	placements map[string]placement // by model name
 	shared     []string             // quoted shared tables the DDL makes if missing
+	fences     []placement          // those tables, to fence (fence.go)
 	checks     []string             // statements that fail if a shared table exists with other columns
 	database   string               // the tenant's own database (PostgreSQL, SQLite), "" for none
 	dbStmts    []string             // the DDL to run in it
@@ -336,6 +337,7 @@ func (db *DB) provisionDDL(bindings []*binding, key string) (provision, error) {
 				continue
 			}
 			p.shared = append(p.shared, mp.qtable)
+			p.fences = append(p.fences, placement{kind: sharedTable, schema: pl.schema, table: pl.table})
 			for _, s := range mp.ddl(db.dialect, true) {
 				p.stmts = append(p.stmts, ddlStmt{sql: s})
 			}
@@ -467,6 +469,14 @@ func (ts *Tenants) drop(ctx context.Context, id string, confirm DropConfirmation
 		run = func(ctx context.Context, be backend, fn func(querier) error) error { return fn(be) }
 	}
 	err := run(ctx, db.be, func(tx querier) error {
+		if db.cat.lockTenantSQL != "" {
+			// The tenant's row first: this waits for every transaction
+			// that wrote to a shared table for it (its fence holds a share
+			// lock on the row), and holds off any later one.
+			if _, err := tx.exec(ctx, db.cat.lockTenantSQL, id); err != nil {
+				return err
+			}
+		}
 		if _, err := db.cat.get(ctx, tx, id); err != nil {
 			return err
 		}

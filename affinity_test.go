@@ -17,7 +17,7 @@ func openPostgresConfig(t *testing.T, tweak func(*tenantmap.Config)) *tenantmap.
 		t.Fatal(err)
 	}
 	tweak(cfg)
-	db, err := tenantmap.OpenConfig(context.Background(), cfg)
+	db, err := openConfigCreating(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +71,7 @@ func TestTenantAffinityRoutesToHome(t *testing.T) {
 	}
 	// Without affinity the pool hands out any connection.
 	plain := openPostgresConfig(t, func(c *tenantmap.Config) { c.MaxConns = 4; c.DisableTenantAffinity = true })
+	mustCreate(t, plain, "t00")
 	if pid := backendPID(t, plain, "t00"); pid == 0 {
 		t.Fatal("no backend pid")
 	}
@@ -168,6 +169,7 @@ type Memo struct {
 // tenant's next call still finds its first home free.
 func TestTenantAffinityRowsReadToEnd(t *testing.T) {
 	db := openPostgresConfig(t, func(c *tenantmap.Config) { c.MaxConns = 2 })
+	mustCreate(t, db, "acme")
 	home := backendPID(t, db, "acme")
 	rows, err := db.Query(tctx("acme"), "SELECT 1")
 	if err != nil {
@@ -193,7 +195,7 @@ func TestTenantAffinityRowsReadToEnd(t *testing.T) {
 // pool, does not wait for a second connection to make the catalog.
 func TestFirstCallInTxOnFreshHandle(t *testing.T) {
 	u := newPostgresDatabase(t)
-	first, err := tenantmap.Open(context.Background(), u)
+	first, err := openCreating(context.Background(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +289,7 @@ func openOneConn(t *testing.T, rawURL string) *tenantmap.DB {
 		t.Fatal(err)
 	}
 	cfg.MaxConns = 1
-	db, err := tenantmap.OpenConfig(context.Background(), cfg)
+	db, err := openConfigCreating(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func lcRegister(b *testing.B, db *tenantmap.DB) {
 func lcOpen(b *testing.B, migrations ...tenantmap.Migration) (*tenantmap.DB, string) {
 	b.Helper()
 	u := newPostgresDatabase(b)
-	db, err := tenantmap.Open(context.Background(), u)
+	db, err := openCreating(context.Background(), u)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -217,11 +217,11 @@ func BenchmarkMigrateAddColumn(b *testing.B) {
 	})
 	// The raw side's tenants are migrated behind the catalog's back: mark
 	// them done, or every tenantmap run would list them as pending.
-	if _, err := old.Exec(tenantmap.WithTenant(context.Background(), "none"), "UPDATE "+tenantmap.CatalogTable+" SET schema_version = 1 WHERE id LIKE 'r%'"); err != nil {
+	if _, err := tenantmap.AdminExec(context.Background(), old, "UPDATE "+tenantmap.CatalogTable+" SET schema_version = 1 WHERE id LIKE 'r%'"); err != nil {
 		b.Fatal(err)
 	}
 	old.Close()
-	db, err := tenantmap.Open(context.Background(), u)
+	db, err := openCreating(context.Background(), u)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -257,7 +257,7 @@ const lcKeptDatabase = "tenantmap_bench_migrate"
 func BenchmarkMigrateNothing(b *testing.B) {
 	n := benchTenantCounts()[1]
 	ctx := context.Background()
-	db, err := tenantmap.Open(ctx, keptDatabase(b, lcKeptDatabase))
+	db, err := openCreating(ctx, keptDatabase(b, lcKeptDatabase))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func benchMySQL(b *testing.B, n int) string {
 	}
 	u.Path = "/" + benchDatabase
 	ctx := context.Background()
-	db, err := tenantmap.Open(ctx, u.String())
+	db, err := openCreating(ctx, u.String())
 	if err != nil {
 		b.Fatal(err)
 	}

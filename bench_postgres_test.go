@@ -66,7 +66,7 @@ func benchDB(b *testing.B, n int) string {
 		return benchSetup.url
 	}
 	u := keptDatabase(b, benchDatabase)
-	db, err := tenantmap.Open(context.Background(), u)
+	db, err := openCreating(context.Background(), u)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func backendPrivateMB(b *testing.B, dsn, app string) {
 
 func tenantmapOps(b *testing.B, pool *pgxpool.Pool, cfg *tenantmap.Config) map[string]op {
 	b.Helper()
-	db, err := tenantmap.OpenPool(context.Background(), pool, cfg)
+	db, err := openPoolCreating(context.Background(), pool, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func tenantmapOps(b *testing.B, pool *pgxpool.Pool, cfg *tenantmap.Config) map[s
 
 func tenantmapOpenOps(b *testing.B, cfg *tenantmap.Config) map[string]op {
 	b.Helper()
-	db, err := tenantmap.OpenConfig(context.Background(), cfg)
+	db, err := openConfigCreating(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func BenchmarkRuntimeMappingChurn(b *testing.B) {
 	}
 	cfg.RegistrySize = 200
 	cfg.Watch = tenantmap.WatchOff
-	db, err := tenantmap.OpenConfig(ctx, cfg)
+	db, err := openConfigCreating(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func BenchmarkPropagation(b *testing.B) {
 					b.Fatal(err)
 				}
 				cfg.Watch = m
-				db, err := tenantmap.OpenConfig(ctx, cfg)
+				db, err := openConfigCreating(ctx, cfg)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -401,7 +401,7 @@ func ownDBKeys(n int) ([]string, [][]int64) {
 func openItems(b *testing.B, cfg *tenantmap.Config, s tenantmap.Strategy) (*tenantmap.DB, *tenantmap.Table[Item]) {
 	b.Helper()
 	c := *cfg
-	db, err := tenantmap.OpenConfig(context.Background(), &c)
+	db, err := openConfigCreating(context.Background(), &c)
 	if err != nil {
 		b.Fatal(err)
 	}

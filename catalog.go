@@ -75,8 +75,6 @@ type catalog struct {
 	createPlacementsSQL, insertPlacementSQL, placementSQL, placementsSQL, deletePlacementsSQL string
 	setFieldsSQL, bumpSQL                                                                     string
 
-	lockTenantSQL string // lock a tenant's row for its drop (PostgreSQL); "" elsewhere
-
 	lockSQL string // serialises catalog and shared-table creation across processes, where the database can
 
 	// Migrations.
@@ -191,7 +189,6 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 	c.bumpSQL = "UPDATE " + t + " SET " + q("version") + "=" + q("version") + "+1 WHERE " + q("id") + "=" + ph(1)
 	c.deletePlacementsSQL = "DELETE FROM " + p + " WHERE " + q("tenant_id") + "=" + ph(1)
 	if d.Features()&dialect.Schemas != 0 {
-		c.lockTenantSQL = "SELECT 1 FROM " + t + " WHERE " + q("id") + "=" + ph(1) + " FOR UPDATE"
 		c.lockSQL = "SELECT pg_advisory_xact_lock(" + strconv.Itoa(catalogLockID) + ")"
 	}
 	tq := func(name string) string { return "t." + q(name) }
@@ -226,7 +223,9 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 		strings.Replace(strings.Replace(objectKey, ph(3), ph(1), 1), ph(4), ph(2), 1)
 	c.sharedMigratedSQL = "UPDATE " + o + " SET " + q("schema_version") + "=" + ph(1) + "," + q("migration_step") + "=" + ph(2) + objectKey
 	// A migration reads the tenant's row and placements in one query; on
-	// PostgreSQL it locks the row too (FOR UPDATE, released by COMMIT or
+	// PostgreSQL it locks the row too (FOR NO KEY UPDATE, which leaves the
+	// shared tables' fences, whose writes hold KEY SHARE on the row, to run
+	// beside it; released by COMMIT or
 	// ROLLBACK, never left on a pooled connection), which keeps a second
 	// runner off the tenant, and on SQLite the migration's transaction, its
 	// one writer, does.
@@ -237,8 +236,6 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 		" WHERE t." + q("id") + "=" + ph(1)
 	c.sharedLockSQL = c.sharedVersionSQL
 	if d.Features()&dialect.Schemas != 0 {
-		// FOR NO KEY UPDATE: a shared table's fence (a foreign key to
-		// the row) takes a key-share lock, which this does not block.
 		c.migrationLockSQL = c.migrationReadSQL + " FOR NO KEY UPDATE OF t NOWAIT"
 		c.migrationWaitSQL = c.migrationReadSQL + " FOR NO KEY UPDATE OF t"
 		c.sharedLockSQL = c.sharedVersionSQL + " FOR UPDATE"
@@ -592,7 +589,7 @@ func inTx(ctx context.Context, be backend, fn func(tx querier) error) (err error
 	if err = fn(tx); err != nil {
 		return err
 	}
-	return tx.commit(ctx)
+	return commitError(tx.commit(ctx))
 }
 
 // isUndefinedTable reports a "no such table" error from PostgreSQL (42P01),

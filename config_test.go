@@ -44,7 +44,7 @@ func TestConfigZeroValueIsDefault(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := *tc.cfg
 			c.MaxConns = 2
-			db, err := tenantmap.OpenConfig(ctx, &c)
+			db, err := openConfigCreating(ctx, &c)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,7 +55,7 @@ func TestConfigZeroValueIsDefault(t *testing.T) {
 	t.Run("turned off", func(t *testing.T) {
 		c := *parsed
 		c.MaxConns, c.DisableGenericPlans, c.DisableTenantAffinity, c.StatementCacheSize = 2, true, true, -1
-		db, err := tenantmap.OpenConfig(ctx, &c)
+		db, err := openConfigCreating(ctx, &c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +79,7 @@ func TestConfigZeroValueIsDefault(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer pool.Close()
-		db, err := tenantmap.OpenPool(ctx, pool, nil)
+		db, err := openPoolCreating(ctx, pool, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -668,10 +668,9 @@ func TestConformanceInsertManyFailure(t *testing.T) {
 func TestConformanceCreateFailsCleanly(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		f := newFixture(t, b)
-		ctx := tctx("none")
 		blocker := "CREATE TABLE acme_comment (x INT)"
 		switch b.name {
-		case "postgres/schema":
+		case "postgres/schema", "pgbouncer/schema":
 			blocker = "CREATE SCHEMA acme"
 		case "mysql/database":
 			blocker = "CREATE DATABASE " + mysqlDBPrefix + "acme"
@@ -701,7 +700,7 @@ func TestConformanceCreateFailsCleanly(t *testing.T) {
 				t.Fatal(err)
 			}
 		default:
-			if _, err := f.db.Exec(ctx, blocker); err != nil {
+			if _, err := tenantmap.AdminExec(context.Background(), f.db, blocker); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -83,7 +83,8 @@ type Config struct {
 	// prepared statements are not used then (each statement is sent as an
 	// unnamed one, with its description cached on the client), generic plans
 	// are not requested, and tenant affinity is off. tenantmap keeps no
-	// session state, so nothing else changes.
+	// session state, so nothing else changes. The URL parameter
+	// transaction_pooler=true (PoolerParam) sets it.
 	TransactionPooler bool
 	// RowLevelSecurity puts a PostgreSQL row-level security policy on every
 	// shared table (SharedTable) as a second wall behind the tenant filter
@@ -110,6 +111,14 @@ type Config struct {
 	// DatabasePerTenant on SQLite; by default the main file's name without
 	// its extension + "_tenants", beside it (app.db: app_tenants/).
 	TenantDir string
+
+	// CreateCatalog lets OpenConfig create the catalog tables, or upgrade
+	// those an earlier release made. Without it Open changes nothing in the
+	// database (on SQLite it does not create the file): a database without
+	// a catalog is ErrNoCatalog, an outdated one ErrCatalogOutdated. Set it
+	// where the application provisions (the first start, `tenantctl
+	// init`, `tenantctl tenants create`), not in read-only tools.
+	CreateCatalog bool
 
 	// Watch is how the DB learns of changes other processes make to
 	// tenants — a migration, a custom field, a suspension, a drop — and
@@ -175,6 +184,7 @@ func (c *Config) pgStatementCacheSize() int {
 //	sqlite:app.db            a SQLite file (created if missing)
 //	sqlite:/abs/path/app.db  idem, absolute
 //	postgres://user@host:5432/db?sslmode=disable  (or postgresql://, or pgx's key=value form after "postgres:")
+//	postgres://user@host:6432/db?transaction_pooler=true  through PgBouncer in transaction mode (Config.TransactionPooler)
 //	mysql://user:password@host:3306/db             (or mariadb://; go-sql-driver/mysql parameters in the query)
 func ParseConfig(rawURL string) (*Config, error) {
 	scheme, rest, ok := strings.Cut(rawURL, ":")
@@ -190,14 +200,19 @@ func ParseConfig(rawURL string) (*Config, error) {
 		}
 		return &Config{Driver: "sqlite", DSN: path}, nil
 	case "postgres", "postgresql":
-		dsn := rawURL
+		dsn, pooler := rawURL, false
 		if !strings.HasPrefix(rest, "//") {
 			dsn = rest // key=value form
+		} else {
+			var err error
+			if dsn, pooler, err = takePoolerParam(dsn); err != nil {
+				return nil, err
+			}
 		}
 		if _, err := pgxpool.ParseConfig(dsn); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidURL, err)
 		}
-		return &Config{Driver: "postgres", DSN: dsn}, nil
+		return &Config{Driver: "postgres", DSN: dsn, TransactionPooler: pooler}, nil
 	case "mysql", "mariadb":
 		dsn, err := mysqlDSN(rawURL)
 		if err != nil {
@@ -308,6 +323,9 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 	case "sqlite":
 		db.dialect = sqlite.Dialect{}
 		db.cfg.Schema = ""
+		if name, missing := sqliteFileMissing(cfg.DSN); missing && !cfg.CreateCatalog {
+			return nil, opError("open", "", "", fmt.Errorf("%w: %s does not exist", ErrNoCatalog, name))
+		}
 		sdb, err := openSQLite(cfg)
 		if err != nil {
 			return nil, err
@@ -405,25 +423,32 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 	db.cat = newCatalog(db.dialect, db.cfg.Schema)
 	if err := db.ping(ctx); err != nil {
 		db.be.close()
-		return nil, opError("open", "", "", err)
+		return nil, opError("open", "", "", poolerHint(err))
 	}
 	if err := db.checkRowSecurity(ctx); err != nil {
 		db.be.close()
 		return nil, opError("open", "", "", err)
 	}
 	// The catalog is made now, not lazily inside a caller's transaction,
-	// where making it would need a second connection.
-	if err := db.cat.ensure(ctx, db.be); err != nil {
+	// where making it would need a second connection; or, unless asked,
+	// only checked.
+	ensure := db.cat.check
+	if cfg.CreateCatalog {
+		ensure = db.cat.ensure
+	}
+	if err := ensure(ctx, db.be); err != nil {
 		db.be.close()
-		return nil, opError("open", "", "", err)
+		return nil, opError("open", "", "", poolerHint(err))
 	}
 	if err := db.ensureRowSecurity(ctx); err != nil {
 		db.be.close()
 		return nil, opError("open", "", "", err)
 	}
-	if err := db.ensureFences(ctx); err != nil {
-		db.be.close()
-		return nil, opError("open", "", "", err)
+	if cfg.CreateCatalog {
+		if err := db.ensureFences(ctx); err != nil {
+			db.be.close()
+			return nil, opError("open", "", "", err)
+		}
 	}
 	if err := db.startWatch(ctx); err != nil {
 		db.be.close()

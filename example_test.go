@@ -15,7 +15,7 @@ func Example() {
 	dir, _ := os.MkdirTemp("", "tenantmap-example-")
 	defer os.RemoveAll(dir)
 
-	db, err := tenantmap.Open(ctx, "sqlite:"+filepath.Join(dir, "app.db"))
+	db, err := tenantmap.OpenConfig(ctx, &tenantmap.Config{Driver: "sqlite", DSN: filepath.Join(dir, "app.db"), CreateCatalog: true})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -70,13 +70,15 @@ func ExampleDB_Migrate() {
 	dir, _ := os.MkdirTemp("", "tenantmap-example-")
 	defer os.RemoveAll(dir)
 	url := "sqlite:" + filepath.Join(dir, "app.db")
+	cfg, _ := tenantmap.ParseConfig(url)
+	cfg.CreateCatalog = true // the first start makes the catalog
 
 	// Release 1: tickets have a title.
 	type TicketV1 struct {
 		ID    int64
 		Title string
 	}
-	v1, _ := tenantmap.Open(ctx, url)
+	v1, _ := tenantmap.OpenConfig(ctx, cfg)
 	tickets1, _ := tenantmap.Register[TicketV1](v1, tenantmap.TablePerTenant("{tenant}_ticket"), tenantmap.ModelName("ticket"))
 	for _, id := range []string{"acme", "globex"} {
 		_, _ = v1.Tenants().Create(ctx, id)
@@ -130,7 +132,7 @@ func ExampleNewModel() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "tenantmap-example-")
 	defer os.RemoveAll(dir)
-	db, err := tenantmap.Open(ctx, "sqlite:"+filepath.Join(dir, "app.db"))
+	db, err := tenantmap.OpenConfig(ctx, &tenantmap.Config{Driver: "sqlite", DSN: filepath.Join(dir, "app.db"), CreateCatalog: true})
 	if err != nil {
 		fmt.Println(err)
 		return

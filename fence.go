@@ -8,141 +8,138 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/tenantmap/tenantmap/dialect"
 )
 
-// A shared table's fence: the database itself refuses a row whose tenant
-// the catalog does not have, in the statement that writes it. Without it a
-// transaction open while Drop ran, or another process that still had the
-// tenant cached, could write a row after the drop, and a new tenant of the
-// same id would find it (issue 12, items 2 and 3).
+// The fence keeps a dropped tenant's writes out of a shared table in the
+// database itself, not only in the memory of the processes that heard of
+// the drop. Every shared table's tenant column refers to the catalog's
+// tenant row: on PostgreSQL and MySQL a foreign key (ON DELETE CASCADE), on
+// SQLite, whose ALTER TABLE cannot add one, triggers that refuse an insert
+// or a change of tenant without its catalog row. So:
 //
-// On PostgreSQL and MySQL the fence is a foreign key from the table's
-// tenant column to the catalog's tenant row, ON DELETE CASCADE: a writer
-// holds a share lock on the row until it commits, so Drop's delete of the
-// row waits for it and then removes what it wrote, and a writer after the
-// drop fails. On SQLite, where one writer runs at a time, it is a trigger
-// that refuses an insert for a tenant the catalog lacks.
+//   - a transaction that was open for the tenant while Drop ran cannot
+//     leave a row behind: its insert holds a share lock on the catalog row,
+//     Drop's delete of that row waits for it to end, and the cascade then
+//     removes what it wrote (SQLite runs one writer at a time: Drop's delete
+//     comes after the commit);
+//   - another process that still has the tenant cached gets an error from
+//     the database (ErrTenantNotFound) for a write after the drop, so a new
+//     tenant of the same id never sees it.
 //
-// A tenant dropped with Retain keeps its catalog row until Purge: a stale
-// writer can still add to its retained rows (they are its own, and go with
-// the Purge), never to a new tenant's.
+// A soft drop (Retain) keeps the catalog row, and with it the rows; Purge
+// removes both.
 
-// fencePrefix begins every fence's name.
+// fencePrefix begins the name of every fence, so an error can be told to
+// come from one.
 const fencePrefix = "tm_fence_"
 
-// fenceMessage is the message of the SQLite fence's abort.
-const fenceMessage = "tenantmap fence: the tenant does not exist"
+// fenceMessage is what SQLite's fence triggers raise.
+const fenceMessage = "tenantmap fence: the tenant is not in the catalog"
 
-// fenceName is the name of table's fence, shortened to fit the dialect.
 func fenceName(d dialect.Dialect, table string) string {
 	return fitIdent(fencePrefix+table, d.MaxIdentifierLength())
 }
 
-// ensureFences gives every shared table the catalog records a fence it
-// lacks: tables made before fences existed get theirs when a handle opens.
-func (db *DB) ensureFences(ctx context.Context) error {
-	tables, err := db.cat.sharedTables(ctx, db.be)
-	if err != nil || len(tables) == 0 {
-		return err
-	}
-	if db.dialect.Features()&dialect.TransactionalDDL == 0 {
-		return db.fenceTables(ctx, db.be, tables)
-	}
-	return inTx(ctx, db.be, func(tx querier) error {
-		if db.cat.lockSQL != "" {
-			if _, err := tx.exec(ctx, db.cat.lockSQL); err != nil {
-				return err
-			}
+// ensureFence gives the shared table of mp its fence if it lacks one.
+// Rows whose tenant is not in the catalog (left by a drop before fences
+// existed) are deleted first: they belong to no tenant, and would surface
+// in a new tenant of the same id.
+func (db *DB) ensureFence(ctx context.Context, q querier, schema, table string) error {
+	d := db.dialect
+	name := fenceName(d, table)
+	qtable := qualifiedIdent(d, schema, table)
+	qcat := qualifiedIdent(d, db.cat.schema, CatalogTable)
+	tcol, idcol := dialect.Quote(d, TenantColumn), dialect.Quote(d, "id")
+	var exists bool
+	var stmts []string
+	orphans := "DELETE FROM " + qtable + " WHERE " + tcol + " NOT IN (SELECT " + idcol + " FROM " + qcat + ")"
+	switch d.Name() {
+	case "postgres":
+		if err := q.queryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2)", qtable, name).Scan(&exists); err != nil {
+			return err
 		}
-		return db.fenceTables(ctx, tx, tables)
-	})
-}
-
-// fenceTables adds the fence of each shared table that lacks one.
-func (db *DB) fenceTables(ctx context.Context, q querier, tables []placement) error {
-	for _, p := range tables {
-		if err := db.fenceTable(ctx, q, p.schema, p.table); err != nil {
-			return fmt.Errorf("fencing the shared table %s: %w", qualified(p.schema, p.table), err)
+		stmts = []string{orphans, "ALTER TABLE " + qtable + " ADD CONSTRAINT " + dialect.Quote(d, name) +
+			" FOREIGN KEY (" + tcol + ") REFERENCES " + qcat + " (" + idcol + ") ON DELETE CASCADE"}
+	case "mysql":
+		var home string
+		if err := q.queryRow(ctx, "SELECT DATABASE()").Scan(&home); err != nil {
+			return err
+		}
+		in := schema
+		if in == "" {
+			in = home
+		}
+		var n int64
+		if err := q.queryRow(ctx, "SELECT COUNT(*) FROM information_schema.TABLE_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = ?", in, table, name).Scan(&n); err != nil {
+			return err
+		}
+		exists = n > 0
+		if db.cat.schema == "" {
+			qcat = qualifiedIdent(d, home, CatalogTable) // the child's database may be another
+		}
+		stmts = []string{orphans, "ALTER TABLE " + qtable + " ADD CONSTRAINT " + dialect.Quote(d, name) +
+			" FOREIGN KEY (" + tcol + ") REFERENCES " + qcat + " (" + idcol + ") ON DELETE CASCADE"}
+	case "sqlite":
+		var n int64
+		if err := q.queryRow(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?", name+"_ins").Scan(&n); err != nil {
+			return err
+		}
+		exists = n > 0
+		check := " WHEN NOT EXISTS (SELECT 1 FROM " + qcat + " WHERE " + idcol + " = NEW." + tcol + ") BEGIN SELECT RAISE(ABORT, '" + fenceMessage + "'); END"
+		stmts = []string{orphans,
+			"CREATE TRIGGER IF NOT EXISTS " + dialect.Quote(d, name+"_ins") + " BEFORE INSERT ON " + qtable + check,
+			"CREATE TRIGGER IF NOT EXISTS " + dialect.Quote(d, name+"_upd") + " BEFORE UPDATE OF " + tcol + " ON " + qtable + check,
+		}
+	default:
+		return nil
+	}
+	if exists {
+		return nil
+	}
+	for _, s := range stmts {
+		if _, err := q.exec(ctx, s); err != nil {
+			return ddlError(err, s)
 		}
 	}
 	return nil
 }
 
-// fenceTable adds one shared table's fence if it lacks it.
-func (db *DB) fenceTable(ctx context.Context, q querier, schema, table string) error {
-	d := db.dialect
-	name := fenceName(d, table)
-	qtable := qualifiedIdent(d, schema, table)
-	qcat := qualifiedIdent(d, db.cfg.Schema, CatalogTable)
-	tcol := dialect.Quote(d, TenantColumn)
-	switch d.Name() {
-	case "sqlite":
-		_, err := q.exec(ctx, "CREATE TRIGGER IF NOT EXISTS "+dialect.Quote(d, name)+" BEFORE INSERT ON "+qtable+
-			" WHEN NOT EXISTS (SELECT 1 FROM "+qcat+" WHERE "+dialect.Quote(d, "id")+"=NEW."+tcol+")"+
-			" BEGIN SELECT RAISE(ABORT, '"+fenceMessage+"'); END")
+// ensureFences fences every shared table the catalog records (an upgrade
+// of tables made before fences existed); Open runs it where it may run DDL.
+func (db *DB) ensureFences(ctx context.Context) error {
+	shared, err := db.cat.sharedTables(ctx, db.be)
+	if err != nil {
 		return err
-	case "postgres":
-		var n int
-		if err := q.queryRow(ctx, "SELECT count(*) FROM pg_constraint WHERE conname=$1 AND conrelid=to_regclass($2)", name, qtable).Scan(&n); err != nil {
+	}
+	for _, p := range shared {
+		err := db.ensureFence(ctx, db.be, p.schema, p.table)
+		if err != nil && !isUndefinedObject(err) { // recorded but not there: Create makes it
 			return err
 		}
-		if n > 0 {
-			return nil
-		}
-		// NOT VALID: rows already there are not checked (a table made
-		// before fences may hold a dropped tenant's leftovers); every
-		// write from now on is.
-		_, err := q.exec(ctx, "ALTER TABLE "+qtable+" ADD CONSTRAINT "+dialect.Quote(d, name)+" FOREIGN KEY ("+tcol+") REFERENCES "+qcat+
-			" ("+dialect.Quote(d, "id")+") ON DELETE CASCADE NOT VALID")
-		return err
-	case "mysql":
-		has := func() (bool, error) {
-			var n int
-			err := q.queryRow(ctx, "SELECT COUNT(*) FROM information_schema.TABLE_CONSTRAINTS WHERE CONSTRAINT_SCHEMA=COALESCE(NULLIF(?,''),DATABASE()) AND TABLE_NAME=? AND CONSTRAINT_NAME=?",
-				schema, table, name).Scan(&n)
-			return n > 0, err
-		}
-		if ok, err := has(); err != nil || ok {
-			return err
-		}
-		_, err := q.exec(ctx, "ALTER TABLE "+qtable+" ADD CONSTRAINT "+dialect.Quote(d, name)+" FOREIGN KEY ("+tcol+") REFERENCES "+qcat+
-			" ("+dialect.Quote(d, "id")+") ON DELETE CASCADE")
-		if err != nil {
-			// Another process may have added it meanwhile.
-			if ok, herr := has(); herr == nil && ok {
-				return nil
-			}
-			if isFenceViolation(err) {
-				return fmt.Errorf("%w: the table holds rows of tenants the catalog does not have (a dropped tenant's leftovers): delete them, then open again", err)
-			}
-		}
-		return err
 	}
 	return nil
 }
 
 // isFenceViolation reports whether err is a shared table's fence refusing
-// a row of a tenant the catalog does not have.
+// a write for a tenant the catalog no longer has.
 func isFenceViolation(err error) bool {
-	if err == nil {
-		return false
-	}
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) {
 		return pg.Code == "23503" && strings.HasPrefix(pg.ConstraintName, fencePrefix)
 	}
 	var my *mysql.MySQLError
 	if errors.As(err, &my) {
-		return (my.Number == 1452 || my.Number == 1216) && strings.Contains(my.Message, fencePrefix)
+		return my.Number == 1452 && strings.Contains(my.Message, "`"+fencePrefix)
 	}
 	return strings.Contains(err.Error(), fenceMessage)
 }
 
-// fenceError maps a fence's refusal to ErrTenantNotFound.
+// fenceError turns a fence's refusal into ErrTenantNotFound.
 func fenceError(err error) error {
-	if isFenceViolation(err) && !errors.Is(err, ErrTenantNotFound) {
-		return fmt.Errorf("%w: the tenant was dropped (or never made) while this call ran: %w", ErrTenantNotFound, err)
+	if err != nil && !errors.Is(err, ErrTenantNotFound) && isFenceViolation(err) {
+		return fmt.Errorf("%w: the tenant was dropped while this write ran, or another process dropped it: %w", ErrTenantNotFound, err)
 	}
 	return err
 }

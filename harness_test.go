@@ -85,7 +85,7 @@ func mysqlOpenDatabases(t testing.TB) *tenantmap.DB {
 	t.Cleanup(func() {
 		names := queryStrings(t, db, "SELECT schema_name FROM information_schema.schemata WHERE LEFT(schema_name, ?) = ?", len(mysqlDBPrefix), mysqlDBPrefix)
 		for _, n := range names {
-			if _, err := db.Exec(tenantmap.WithTenant(context.Background(), "none"), "DROP DATABASE IF EXISTS `"+n+"`"); err != nil {
+			if _, err := tenantmap.AdminExec(context.Background(), db, "DROP DATABASE IF EXISTS `"+n+"`"); err != nil {
 				t.Error(err)
 			}
 		}
@@ -96,7 +96,7 @@ func mysqlOpenDatabases(t testing.TB) *tenantmap.DB {
 func mysqlOpen(t testing.TB) *tenantmap.DB {
 	t.Helper()
 	u := newMySQLDatabase(t)
-	db, err := tenantmap.Open(context.Background(), u)
+	db, err := openCreating(context.Background(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func pgbouncerOpen(t testing.TB) *tenantmap.DB {
 	cfg.TransactionPooler = true
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	db, err := tenantmap.OpenConfig(ctx, cfg)
+	db, err := openConfigCreating(ctx, cfg)
 	if err == nil {
 		rememberConfig(t, db, "", cfg)
 	}
@@ -228,7 +228,7 @@ var sqliteFiles sync.Map
 func sqliteOpen(t testing.TB) *tenantmap.DB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "test.db")
-	db, err := tenantmap.Open(context.Background(), "sqlite:"+path)
+	db, err := openCreating(context.Background(), "sqlite:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func sqliteOpen(t testing.TB) *tenantmap.DB {
 func postgresOpen(t testing.TB) *tenantmap.DB {
 	t.Helper()
 	u := newPostgresDatabase(t)
-	db, err := tenantmap.Open(context.Background(), u)
+	db, err := openCreating(context.Background(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func reopen(t testing.TB, db *tenantmap.DB) *tenantmap.DB {
 		t.Fatal("reopen: the handle was not made by a test opener")
 	}
 	c := *cfg.(*tenantmap.Config)
-	other, err := tenantmap.OpenConfig(context.Background(), &c)
+	other, err := openConfigCreating(context.Background(), &c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +303,7 @@ func postgresRLSOpen(t testing.TB) *tenantmap.DB {
 		t.Fatal(err)
 	}
 	cfg.RowLevelSecurity = true
-	db, err := tenantmap.OpenConfig(context.Background(), cfg)
+	db, err := openConfigCreating(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,6 +443,7 @@ var backends = []backend{
 	{"postgres/table", postgresOpen, tenantmap.TablePerTenant},
 	{"postgres/schema", postgresOpen, func(string) tenantmap.Strategy { return tenantmap.SchemaPerTenant("") }},
 	{"pgbouncer/table", pgbouncerOpen, tenantmap.TablePerTenant},
+	{"pgbouncer/schema", pgbouncerOpen, func(string) tenantmap.Strategy { return tenantmap.SchemaPerTenant("") }},
 	{"mysql/table", mysqlOpen, tenantmap.TablePerTenant},
 	{"mysql/database", mysqlOpenDatabases, func(string) tenantmap.Strategy { return tenantmap.DatabasePerTenant(mysqlDBPrefix + "{tenant}") }},
 	{"sqlite/database", sqliteOpen, func(string) tenantmap.Strategy { return tenantmap.DatabasePerTenant("") }},
@@ -491,17 +492,24 @@ func physicalTables(t testing.TB, db *tenantmap.DB) []string {
 	return queryStrings(t, db, q)
 }
 
-// queryStrings runs a raw query of one text column through db, as no
-// tenant in particular, and returns the values; an error fails the test.
+// queryStrings runs a query of one text column, naming no model, on db's
+// own database as no tenant in particular, and returns the values; an
+// error fails the test.
 func queryStrings(t testing.TB, db *tenantmap.DB, sql string, args ...any) []string {
 	t.Helper()
-	return rawStrings(t, db, tenantmap.WithTenant(context.Background(), "none"), sql, args...)
+	rows, err := tenantmap.AdminQuery(context.Background(), db, sql, args...)
+	return stringRows(t, sql, rows, err)
 }
 
 // rawStrings runs a raw query returning one text column through the library.
 func rawStrings(t testing.TB, db *tenantmap.DB, ctx context.Context, sql string, args ...any) []string {
 	t.Helper()
 	rows, err := db.Query(ctx, sql, args...)
+	return stringRows(t, sql, rows, err)
+}
+
+func stringRows(t testing.TB, sql string, rows *tenantmap.Rows, err error) []string {
+	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}

@@ -601,7 +601,7 @@ func TestMigrateKillChild(t *testing.T) {
 			b = x
 		}
 	}
-	db, err := tenantmap.OpenConfig(context.Background(), &cfg)
+	db, err := openConfigCreating(context.Background(), &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func ownDBOpen(t testing.TB, open func(testing.TB, int) *tenantmap.DB, prefix st
 
 func openCfg(t testing.TB, cfg *tenantmap.Config) *tenantmap.DB {
 	t.Helper()
-	db, err := tenantmap.OpenConfig(context.Background(), cfg)
+	db, err := openConfigCreating(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +300,7 @@ func TestOwnDatabaseWaitHonoursContext(t *testing.T) {
 // from Create, and nothing of the tenant is left.
 func TestOwnDatabaseCreateRefused(t *testing.T) {
 	u := rlsDatabaseURL(t) // a role without CREATEDB, owning its database
-	db, err := tenantmap.Open(context.Background(), u)
+	db, err := openCreating(context.Background(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +328,7 @@ func TestOwnDatabaseCreateRefused(t *testing.T) {
 		t.Error("the refused tenant's database exists")
 	}
 	// The same id works once a role that may create databases makes it.
-	admin, err := tenantmap.Open(context.Background(), adminURLFor(t, u))
+	admin, err := openCreating(context.Background(), adminURLFor(t, u))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,18 +398,18 @@ func TestDatabasePerTenantRefusedMySQL(t *testing.T) {
 	dbName := strings.TrimPrefix(parsed.Path, "/")
 	admin := mysqlOpen(t) // another fresh database, for the admin statements
 	user := "tm_limited_" + randomSuffix()
-	adminCtx := tenantmap.WithTenant(context.Background(), "none")
+	adminCtx := context.Background()
 	for _, stmt := range []string{
 		"CREATE USER '" + user + "'@'%'",
 		"GRANT ALL ON `" + dbName + "`.* TO '" + user + "'@'%'",
 	} {
-		if _, err := admin.Exec(adminCtx, stmt); err != nil {
+		if _, err := tenantmap.AdminExec(adminCtx, admin, stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
-	t.Cleanup(func() { _, _ = admin.Exec(adminCtx, "DROP USER IF EXISTS '"+user+"'@'%'") })
+	t.Cleanup(func() { _, _ = tenantmap.AdminExec(adminCtx, admin, "DROP USER IF EXISTS '"+user+"'@'%'") })
 	parsed.User = url.User(user)
-	db, err := tenantmap.Open(context.Background(), parsed.String())
+	db, err := openCreating(context.Background(), parsed.String())
 	if err != nil {
 		t.Fatal(err)
 	}

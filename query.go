@@ -179,10 +179,19 @@ type sqlToken struct {
 // the dialect's lexical rules (syntax) for literals and comments, so that a ?,
 // a ; or a {name} inside them is left alone and one outside is always seen.
 // ?? yields a literal ?. An unterminated literal or comment is an error: the
-// statement would mean something other than it looks. It reports whether s
+// statement would mean something other than it looks. So are parentheses
+// that do not balance outside literals and comments (a fragment's ) would
+// close the group that keeps it inside the tenant filter), a NUL byte (a
+// server may end a comment or the statement there), and executable
+// comments (/*! … */, /*M! … */), which look like comments to a reader and
+// are SQL to MySQL and MariaDB: refused on every database, so that a
+// statement means the same everywhere. It reports whether s
 // ends inside a -- comment, which would swallow whatever is appended.
 func scanSQL(s string, syn dialect.Syntax, emit func(sqlToken) error) (endsInComment bool, err error) {
-	start := 0
+	if strings.IndexByte(s, 0) >= 0 {
+		return false, fmt.Errorf("%w: a NUL byte in %q", ErrInvalidQuery, s)
+	}
+	start, depth := 0, 0
 	flush := func(end int) error {
 		if end > start {
 			return emit(sqlToken{kind: tokText, text: s[start:end]})
@@ -224,7 +233,7 @@ func scanSQL(s string, syn dialect.Syntax, emit func(sqlToken) error) (endsInCom
 			}
 			i += j + 1
 		case c == '-' && i+1 < len(s) && s[i+1] == '-' &&
-			(!syn.DashCommentNeedsSpace || i+2 >= len(s) || s[i+2] == ' ' || s[i+2] == '\t' || s[i+2] == '\n' || s[i+2] == '\r'),
+			(!syn.DashCommentNeedsSpace || i+2 >= len(s) || s[i+2] <= ' ' || s[i+2] == 0x7f),
 			c == '#' && syn.HashComments:
 			j := i
 			for j < len(s) && s[j] != '\n' && !(syn.CRLineEnd && s[j] == '\r') {
@@ -235,16 +244,19 @@ func scanSQL(s string, syn dialect.Syntax, emit func(sqlToken) error) (endsInCom
 			}
 			i = j
 		case c == '/' && i+1 < len(s) && s[i+1] == '*':
-			depth, j := 1, i+2
-			for depth > 0 {
+			if strings.HasPrefix(s[i+2:], "!") || strings.HasPrefix(s[i+2:], "M!") {
+				return false, fmt.Errorf("%w: %q: MySQL and MariaDB run what an executable comment (/*! … */) holds; write the SQL without the comment", ErrInvalidQuery, s)
+			}
+			nest, j := 1, i+2
+			for nest > 0 {
 				switch {
 				case j+1 >= len(s):
 					return false, unterminated("comment")
 				case s[j] == '*' && s[j+1] == '/':
-					depth--
+					nest--
 					j += 2
 				case syn.NestedComments && s[j] == '/' && s[j+1] == '*':
-					depth++
+					nest++
 					j += 2
 				default:
 					j++
@@ -308,9 +320,20 @@ func scanSQL(s string, syn dialect.Syntax, emit func(sqlToken) error) (endsInCom
 			} else {
 				i++
 			}
+		case c == '(':
+			depth++
+			i++
+		case c == ')':
+			if depth--; depth < 0 {
+				return false, fmt.Errorf("%w: %q: a ) closes a parenthesis it did not open", ErrInvalidQuery, s)
+			}
+			i++
 		default:
 			i++
 		}
+	}
+	if depth > 0 {
+		return false, fmt.Errorf("%w: %q: %d ( left open", ErrInvalidQuery, s, depth)
 	}
 	return endsInComment, flush(len(s))
 }

@@ -19,6 +19,7 @@ func TestMappingsAndModelsReleased(t *testing.T) {
 	}
 	cfg.RegistrySize = 2
 	cfg.Watch = WatchOff
+	cfg.CreateCatalog = true
 	db, err := OpenConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -82,7 +82,7 @@ func TestReviewLongSchemaChannel(t *testing.T) {
 	b := backendNamed(t, "postgres/table")
 	base := b.open(t)
 	schema := "s" + strings.Repeat("x", 53) // 54 bytes
-	if _, err := base.Exec(tctx("none"), "CREATE SCHEMA "+schema); err != nil {
+	if _, err := tenantmap.AdminExec(context.Background(), base, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatal(err)
 	}
 	db := reopenWith(t, base, func(c *tenantmap.Config) { c.Schema = schema })

@@ -73,7 +73,7 @@ func newRLSFixture(t *testing.T, tenants ...string) *rlsFixture {
 		t.Fatal(err)
 	}
 	cfg.RowLevelSecurity = true
-	f.db, err = tenantmap.OpenConfig(context.Background(), cfg)
+	f.db, err = openConfigCreating(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -452,7 +452,7 @@ func TestRLSNoSettingLeftOnPool(t *testing.T) {
 			t.Errorf("the pool cannot close: the library never gave its connection back")
 		}
 	})
-	db, err := tenantmap.OpenPool(ctx, pool, &tenantmap.Config{RowLevelSecurity: true})
+	db, err := openPoolCreating(ctx, pool, &tenantmap.Config{RowLevelSecurity: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -758,7 +758,7 @@ func TestRLSQueryExecModes(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer pool.Close()
-			db, err := tenantmap.OpenPool(ctx, pool, &tenantmap.Config{RowLevelSecurity: true})
+			db, err := openPoolCreating(ctx, pool, &tenantmap.Config{RowLevelSecurity: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -810,7 +810,7 @@ func TestRLSOpenRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg.RowLevelSecurity = rls
-		db, err := tenantmap.OpenConfig(ctx, cfg)
+		db, err := openConfigCreating(ctx, cfg)
 		if err == nil {
 			db.Close()
 		}
@@ -836,7 +836,7 @@ func TestRLSOpenRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer pool.Close()
-		_, err = tenantmap.OpenPool(ctx, pool, &tenantmap.Config{RowLevelSecurity: true})
+		_, err = openPoolCreating(ctx, pool, &tenantmap.Config{RowLevelSecurity: true})
 		wantRefused(t, err)
 	})
 	t.Run("BYPASSRLS role", func(t *testing.T) {
@@ -931,7 +931,7 @@ func TestRLSTableMadeWithoutPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, err := tenantmap.OpenConfig(ctx, cfg)
+	before, err := openConfigCreating(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -943,7 +943,7 @@ func TestRLSTableMadeWithoutPolicy(t *testing.T) {
 	before.Close()
 
 	cfg.RowLevelSecurity = true
-	db, err := tenantmap.OpenConfig(ctx, cfg)
+	db, err := openConfigCreating(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1116,7 +1116,7 @@ func TestRLSPgBouncer(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.TransactionPooler, cfg.RowLevelSecurity, cfg.MaxConns = true, true, 16
-	db, err := tenantmap.OpenConfig(context.Background(), cfg)
+	db, err := openConfigCreating(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

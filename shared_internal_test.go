@@ -411,7 +411,7 @@ func TestSharedReservedNameRefusedAtRegistration(t *testing.T) {
 	for _, name := range []string{"sqlite_note", CatalogTable, ObjectTable, PlacementTable, ChangeTable} {
 		t.Run("sqlite/"+name, func(t *testing.T) {
 			ctx := context.Background()
-			db, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "reserved.db"))
+			db, err := OpenConfig(ctx, &Config{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "reserved.db"), CreateCatalog: true})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -36,7 +36,7 @@ func openWithStatementCache(t *testing.T, driver string, size int) *tenantmap.DB
 	if driver == "mysql" {
 		cfg.MaxConns = 1 // one server session: its counters are the pool's
 	}
-	db, err := tenantmap.OpenConfig(context.Background(), cfg)
+	db, err := openConfigCreating(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,13 @@ func ValidateTenantID(id string) error {
 		switch {
 		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
 		case (c == '_' || c == '-') && i > 0 && i < len(id)-1:
+		case c == '_' || c == '-':
+			end := "begin"
+			if i > 0 {
+				end = "end"
+			}
+			return fmt.Errorf("%w: %s: must %s with a letter or a digit (a-z, 0-9); '_' and '-' are allowed only inside",
+				ErrInvalidTenantID, strconv.Quote(id), end)
 		default:
 			return fmt.Errorf("%w: %s: byte %d (%s) is not allowed; use a-z, 0-9, and '_' or '-' inside",
 				ErrInvalidTenantID, strconv.Quote(id), i, strconv.QuoteRune(rune(c)))

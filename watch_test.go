@@ -29,7 +29,7 @@ func reopenWith(t testing.TB, db *tenantmap.DB, edit func(*tenantmap.Config)) *t
 	}
 	c := *v.(*tenantmap.Config)
 	edit(&c)
-	other, err := tenantmap.OpenConfig(context.Background(), &c)
+	other, err := openConfigCreating(context.Background(), &c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,8 +82,9 @@ type Syntax struct {
 	BracketIdents    bool // […] quotes an identifier (SQLite)
 	BackslashEscapes bool // '…' and "…" take backslash escapes (MySQL's default mode)
 	HashComments     bool // # starts a comment to the end of the line (MySQL)
-	// DashCommentNeedsSpace: -- starts a comment only when white space or the
-	// end follows it; else it is two minus signs (MySQL).
+	// DashCommentNeedsSpace: -- starts a comment only when white space, a
+	// control character or the end follows it; else it is two minus signs
+	// (MySQL, whose lexer takes any byte up to 0x20, and 0x7f, as that).
 	DashCommentNeedsSpace bool
 }
 

@@ -9,8 +9,8 @@
 package main
 
 import (
+	"github.com/tenantmap/tenantmap/cli"
 	"github.com/tenantmap/tenantmap/examples/casetracker"
-	"github.com/tenantmap/tenantmap/tenantctl"
 )
 
-func main() { tenantctl.Main(casetracker.App) }
+func main() { cli.Main(casetracker.App) }

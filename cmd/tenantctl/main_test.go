@@ -31,8 +31,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/tenantmap/tenantmap"
+	"github.com/tenantmap/tenantmap/cli"
 	"github.com/tenantmap/tenantmap/examples/casetracker"
-	"github.com/tenantmap/tenantmap/tenantctl"
 )
 
 // tenantctlBin is the binary TestMain built.
@@ -98,7 +98,7 @@ func (c tool) command(ctx context.Context, args []string) (*exec.Cmd, []string, 
 	cmd := exec.CommandContext(ctx, tenantctlBin, args...)
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, tenantctl.EnvURL+"=") {
+		if !strings.HasPrefix(kv, cli.EnvURL+"=") {
 			env = append(env, kv)
 		}
 	}
@@ -307,7 +307,12 @@ var releaseOneTenants = []string{"t1", "t2", "t3", "t4", "t5", "t6"}
 func seedReleaseOne(t *testing.T, u string, ids ...string) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := tenantmap.Open(ctx, u)
+	cfg, err := tenantmap.ParseConfig(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.CreateCatalog = true // release 1 made the catalog
+	db, err := tenantmap.OpenConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1268,6 +1273,7 @@ func TestErrors(t *testing.T) {
 		if !strings.Contains(r.stderr, `"Upper"`) {
 			t.Errorf("want a message naming the invalid id:\n%s", r)
 		}
+		c.expect(t, 0, "init") // invalid ids made no catalog
 		for _, args := range [][]string{
 			{"tenants", "show", "nobody"},
 			{"tenants", "suspend", "nobody"},

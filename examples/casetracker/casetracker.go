@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/tenantmap/tenantmap"
-	"github.com/tenantmap/tenantmap/tenantctl"
+	"github.com/tenantmap/tenantmap/cli"
 )
 
 // Case is a support case.
@@ -73,7 +73,7 @@ func Register(db *tenantmap.DB) (*Tables, error) {
 
 // App is the tenantctl application: the commands with this package's
 // models and migrations.
-var App = tenantctl.App{
+var App = cli.App{
 	Name: "tenantctl",
 	Setup: func(db *tenantmap.DB) error {
 		_, err := Register(db)

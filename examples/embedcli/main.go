@@ -14,31 +14,36 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tenantmap/tenantmap"
+	"github.com/tenantmap/tenantmap/cli"
 	"github.com/tenantmap/tenantmap/examples/casetracker"
-	"github.com/tenantmap/tenantmap/tenantctl"
 )
 
 func main() {
 	root := &cobra.Command{Use: "embedcli", Short: "The case tracker, with tenantmap's tenant commands under admin", SilenceUsage: true, SilenceErrors: true}
 
-	admin := tenantctl.Command(tenantctl.App{
+	app := cli.App{
 		Name:       "embedcli admin",
 		DefaultURL: "sqlite:casetracker.db",
 		Setup: func(db *tenantmap.DB) error {
 			_, err := casetracker.Register(db)
 			return err
 		},
-	})
+	}
+	admin := cli.Command(app)
 	admin.Use = "admin"
 	root.AddCommand(admin)
 
-	// One of the application's own commands, on the same database.
-	root.AddCommand(&cobra.Command{
+	// One of the application's own commands, on the same database as the
+	// admin commands: --url, else $TENANTMAP_URL, else the app's default.
+	// It opens without creating the catalog: `embedcli admin tenants create`
+	// makes it.
+	var dbURL string
+	openCase := &cobra.Command{
 		Use:   "open-case TENANT TITLE",
 		Short: "Open a case for a tenant",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := tenantmap.Open(cmd.Context(), "sqlite:casetracker.db")
+			db, err := tenantmap.Open(cmd.Context(), app.DatabaseURL(dbURL))
 			if err != nil {
 				return err
 			}
@@ -54,11 +59,13 @@ func main() {
 			fmt.Fprintf(cmd.OutOrStdout(), "case %d opened for %s\n", c.ID, args[0])
 			return nil
 		},
-	})
+	}
+	openCase.Flags().StringVar(&dbURL, "url", "", "database URL; default $"+cli.EnvURL+" or "+app.DefaultURL)
+	root.AddCommand(openCase)
 
 	err := root.ExecuteContext(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "embedcli:", err)
 	}
-	os.Exit(tenantctl.ExitCode(err))
+	os.Exit(cli.ExitCode(err))
 }

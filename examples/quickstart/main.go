@@ -43,7 +43,8 @@ func run(ctx context.Context) error {
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "app.db")
 
-	db, err := tenantmap.Open(ctx, "sqlite:"+path)
+	// The first start makes the catalog; Open alone never changes a database.
+	db, err := tenantmap.OpenConfig(ctx, &tenantmap.Config{Driver: "sqlite", DSN: path, CreateCatalog: true})
 	if err != nil {
 		return err
 	}

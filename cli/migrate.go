@@ -1,4 +1,4 @@
-package tenantctl
+package cli
 
 import (
 	"errors"
@@ -64,10 +64,26 @@ func (c *cli) migrateCommand() *cobra.Command {
 		if err != nil && !errors.Is(err, tenantmap.ErrMigrationFailed) && cmd.Context().Err() == nil {
 			return err // the run did not start: no report to print
 		}
+		idle := ""
+		var ahead int
+		if err == nil && len(rep.Tenants) == 0 && len(rep.Shared) == 0 {
+			by, verr := versionsNow(cmd.Context(), db, o.Tenants)
+			if verr != nil {
+				return verr
+			}
+			idle, ahead = nothingToDo(by, rep.Target)
+		}
 		if c.asJSON {
-			if jerr := c.printJSON(reportJSON(rep)); jerr != nil {
+			out := reportJSON(rep)
+			out.Ahead = ahead
+			if jerr := c.printJSON(out); jerr != nil {
 				return jerr
 			}
+		} else if idle != "" {
+			if !o.DryRun {
+				idle += fmt.Sprintf(" (checked in %s)", rep.Elapsed.Round(10*time.Microsecond))
+			}
+			fmt.Fprintln(c.out, idle)
 		} else if o.DryRun {
 			c.printPlan(rep)
 		} else {
@@ -98,6 +114,9 @@ type migrateJSON struct {
 	Counts    map[string]int `json:"counts"`
 	Shared    []resultJSON   `json:"shared"`
 	Tenants   []resultJSON   `json:"tenants"`
+	// Ahead counts the tenants past the target, which a run leaves as they
+	// are (migrations only go forward).
+	Ahead int `json:"ahead,omitempty"`
 }
 
 type resultJSON struct {

@@ -1,4 +1,4 @@
-// Package tenantctl is tenantmap's command-line tool as a library: the
+// Package cli is tenantctl, tenantmap's command-line tool, as a library: the
 // cobra commands that create, list, suspend, drop, clone, export and import
 // tenants, migrate them, and report their status and drift.
 //
@@ -8,7 +8,7 @@
 // application; an application embeds the same commands in its own binary:
 //
 //	root := &cobra.Command{Use: "myapp"}
-//	admin := tenantctl.Command(tenantctl.App{Name: "myapp admin", Setup: myapp.Setup})
+//	admin := cli.Command(cli.App{Name: "myapp admin", Setup: myapp.Setup})
 //	admin.Use = "admin"
 //	root.AddCommand(admin)
 //
@@ -22,7 +22,7 @@
 //	3  the command ran and found problems: tenants failed to migrate or were
 //	   not attempted, drift, or (status --check) tenants behind or failed
 //	4  no such tenant
-package tenantctl
+package cli
 
 import (
 	"context"
@@ -52,6 +52,20 @@ type App struct {
 	// Setup registers the application's models and migrations on a freshly
 	// opened DB.
 	Setup func(db *tenantmap.DB) error
+}
+
+// DatabaseURL is the database the commands use given their --url flag:
+// flag if not "", else $TENANTMAP_URL, else the App's DefaultURL, else
+// DefaultURL. An application's own commands call it so that they open the
+// same database as its tenant commands.
+func (app App) DatabaseURL(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if u := os.Getenv(EnvURL); u != "" {
+		return u
+	}
+	return orDefault(app.DefaultURL, DefaultURL)
 }
 
 // DefaultURL is the embedded SQLite file the commands use unless told
@@ -114,10 +128,17 @@ func ExitCode(err error) int {
 func Main(app App) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	cmd := Command(app)
-	err := cmd.ExecuteContext(ctx)
+	ran, err := cmd.ExecuteContextC(ctx)
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", cmd.Name(), err)
+		if ExitCode(err) == ExitUsage && ran != nil {
+			line := ran.UseLine()
+			if ran.HasAvailableSubCommands() {
+				line = ran.CommandPath() + " COMMAND [flags]"
+			}
+			fmt.Fprintf(os.Stderr, "usage: %s\nrun '%s --help' for more\n", line, ran.CommandPath())
+		}
 	}
 	os.Exit(ExitCode(err))
 }
@@ -127,6 +148,7 @@ type cli struct {
 	app    App
 	url    string
 	asJSON bool
+	pooler bool
 	db     *tenantmap.DB
 	out    io.Writer
 	errOut io.Writer
@@ -157,7 +179,8 @@ func Command(app App) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.PersistentFlags().StringVar(&c.url, "url", "", "database URL (sqlite:FILE, postgres://…, mysql://…); default $"+EnvURL+" or "+orDefault(app.DefaultURL, DefaultURL))
 	root.PersistentFlags().BoolVar(&c.asJSON, "json", false, "print the result as JSON, for scripts")
-	root.AddCommand(c.tenantsCommand(), c.fieldsCommand(), c.migrateCommand(), c.statusCommand(), c.driftCommand())
+	root.PersistentFlags().BoolVar(&c.pooler, "transaction-pooler", true, "PostgreSQL: no named prepared statements, so runs through PgBouncer work and leave none behind (=false: use them)")
+	root.AddCommand(c.initCommand(), c.modelsCommand(), c.tenantsCommand(), c.fieldsCommand(), c.migrateCommand(), c.statusCommand(), c.driftCommand())
 	closeAfter(root, c)
 	return root
 }
@@ -189,25 +212,31 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// open opens the database and registers the application's models.
-func (c *cli) open(ctx context.Context) (*tenantmap.DB, error) {
+// open opens the database and registers the application's models. It
+// changes nothing in the database: one without a catalog is
+// tenantmap.ErrNoCatalog.
+func (c *cli) open(ctx context.Context) (*tenantmap.DB, error) { return c.openDB(ctx, false) }
+
+// openCreating opens the database as open does, and makes (or upgrades)
+// the catalog if it has none: for the commands that provision.
+func (c *cli) openCreating(ctx context.Context) (*tenantmap.DB, error) { return c.openDB(ctx, true) }
+
+func (c *cli) openDB(ctx context.Context, create bool) (*tenantmap.DB, error) {
 	if c.db != nil {
 		return c.db, nil
 	}
-	u := c.url
-	if u == "" {
-		u = os.Getenv(EnvURL)
-	}
-	if u == "" {
-		u = orDefault(c.app.DefaultURL, DefaultURL)
-	}
-	cfg, err := tenantmap.ParseConfig(u)
+	cfg, err := tenantmap.ParseConfig(c.app.DatabaseURL(c.url))
 	if err != nil {
 		return nil, err
 	}
 	// A command's own registry lives as long as the command: it need not
 	// hear of other processes' changes (they hear of its own regardless).
 	cfg.Watch = tenantmap.WatchOff
+	cfg.CreateCatalog = create
+	// A command is short-lived: named prepared statements would save little,
+	// and through a transaction pooler they would stay on the server
+	// sessions after it ends and break the next run that prepares them.
+	cfg.TransactionPooler = cfg.TransactionPooler || c.pooler
 	if c.app.Configure != nil {
 		if err := c.app.Configure(cfg); err != nil {
 			return nil, err
@@ -215,6 +244,9 @@ func (c *cli) open(ctx context.Context) (*tenantmap.DB, error) {
 	}
 	db, err := tenantmap.OpenConfig(ctx, cfg)
 	if err != nil {
+		if errors.Is(err, tenantmap.ErrNoCatalog) || errors.Is(err, tenantmap.ErrCatalogOutdated) {
+			return nil, fmt.Errorf("%w\nhere: %s init", err, c.app.Name)
+		}
 		return nil, err
 	}
 	if c.app.Setup != nil {

@@ -1,4 +1,4 @@
-package tenantctl
+package cli
 
 import (
 	"bufio"
@@ -34,7 +34,7 @@ func (c *cli) tenantsCommand() *cobra.Command {
 // database for it: the flag is read first, so that a bad one is a usage
 // error before any database is opened.
 func (c *cli) placementFlag(cmd *cobra.Command) func(ctx context.Context) (*tenantmap.DB, []tenantmap.CreateOption, error) {
-	p := cmd.Flags().String("placement", "", "place the tenant by this strategy instead of each model's own: table, schema, database or shared, optionally :TEMPLATE")
+	p := cmd.Flags().String("placement", "", "place the tenant by this strategy instead of each model's own: table, schema, database or shared, optionally\n:TEMPLATE with {tenant} and, for table and shared, {model} (table:t_{tenant}_{model}); see models")
 	return func(ctx context.Context) (*tenantmap.DB, []tenantmap.CreateOption, error) {
 		var opts []tenantmap.CreateOption
 		if *p != "" {
@@ -44,7 +44,7 @@ func (c *cli) placementFlag(cmd *cobra.Command) func(ctx context.Context) (*tena
 			}
 			opts = append(opts, tenantmap.WithPlacement(s))
 		}
-		db, err := c.open(ctx)
+		db, err := c.openCreating(ctx)
 		return db, opts, err
 	}
 }
@@ -57,25 +57,55 @@ func (c *cli) createCommand() *cobra.Command {
 	}
 	openPlaced := c.placementFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, ids []string) error {
+		// Every id is checked before anything is opened or made: one bad id
+		// creates none, and each id's fault is reported.
+		results := make([]createResult, len(ids))
+		var invalid []error
+		for i, id := range ids {
+			results[i].ID = id
+			if err := tenantmap.ValidateTenantID(id); err != nil {
+				results[i].err = err
+				invalid = append(invalid, err)
+			}
+		}
+		if len(invalid) > 0 {
+			for i := range results {
+				if results[i].err == nil {
+					results[i].err = errNotAttempted
+				}
+			}
+			err := usageError(fmt.Errorf("%w: %d of %d ids invalid; no tenant was created", tenantmap.ErrInvalidTenantID, len(invalid), len(ids)))
+			if len(ids) == 1 {
+				err = usageError(invalid[0])
+			}
+			return c.reportCreated(results, err)
+		}
 		db, opts, err := openPlaced(cmd.Context())
 		if err != nil {
 			return err
 		}
-		var made []tenantJSON
-		for _, id := range ids {
+		var first error
+		failed := 0
+		for i, id := range ids {
 			t, err := db.Tenants().Create(cmd.Context(), id, opts...)
 			if err != nil {
-				return err
+				results[i].err = createHint(cmd.Context(), db, id, err)
+				failed++
+				if first == nil {
+					first = err
+				}
+				continue
 			}
-			made = append(made, toJSON(t))
-			if !c.asJSON {
-				fmt.Fprintf(c.out, "created %s (migration version %d)\n", t.ID, t.MigrationVersion)
-			}
+			tj := toJSON(t)
+			results[i].tenantJSON = &tj
 		}
-		if c.asJSON {
-			return c.printJSON(made)
+		if failed == 0 {
+			return c.reportCreated(results, nil)
 		}
-		return nil
+		if len(ids) == 1 {
+			return c.reportCreated(results, results[0].err)
+		}
+		return c.reportCreated(results, &exitError{ExitCode(first), fmt.Errorf("%d of %d tenants not created", failed, len(ids))})
 	}
 	return cmd
 }

@@ -1,4 +1,4 @@
-package tenantctl
+package cli
 
 import (
 	"errors"

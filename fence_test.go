@@ -106,13 +106,11 @@ func TestDropWaitsForOpenTx(t *testing.T) {
 
 // skipKnownDropRaces skips the backends whose drop races are other items
 // of issue 12: PgBouncer with a database per tenant (a dropped database's
-// clients hang in the pooler) and SQLite's database per tenant (item 4).
+// clients hang in the pooler).
 func skipKnownDropRaces(t *testing.T, b backend) {
 	t.Helper()
 	switch b.name {
 	case "pgbouncer/database":
 		t.Skip("issue 12: PgBouncer holds a client sent to a dropped database (its own item)")
-	case "sqlite/database":
-		t.Skip("issue 12 item 4: a dropped tenant's SQLite connections are reused")
 	}
 }

@@ -51,7 +51,15 @@ func (db *DB) openTenantConns() error {
 		db.tenantDir = dir
 		db.tenantDBs = newTenantConns(db.cfg.TenantMaxConns, func(ctx context.Context, name string) (*tenantConn, error) {
 			// mode=rw: a call never creates a tenant's file; Create does.
-			sdb, err := openSQLite(&Config{DSN: db.tenantFile(name) + "?mode=rw", MaxConns: 1})
+			file := db.tenantFile(name)
+			fi, err := os.Stat(file)
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("%w: its database %s is gone (dropped)", ErrTenantNotFound, file)
+			}
+			if err != nil {
+				return nil, err
+			}
+			sdb, err := openSQLite(&Config{DSN: file + "?mode=rw", MaxConns: 1})
 			if err != nil {
 				return nil, err
 			}
@@ -63,7 +71,14 @@ func (db *DB) openTenantConns() error {
 			if db.cfg.StatementCacheSize >= 0 {
 				cache = OwnDatabaseStatementCacheSize
 			}
-			return &tenantConn{database: name, be: newSQLBackend(sdb, cache)}, nil
+			// Another process may drop the tenant and make a new one of
+			// its id: a connection still on the old (unlinked) file is
+			// stale, and is closed instead of used (issue 12 item 4).
+			stale := func() bool {
+				now, err := os.Stat(file)
+				return err != nil || !os.SameFile(fi, now)
+			}
+			return &tenantConn{database: name, be: newSQLBackend(sdb, cache), stale: stale}, nil
 		})
 	}
 	return nil

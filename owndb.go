@@ -199,7 +199,9 @@ func (db *DB) provisionOwnDatabase(ctx context.Context, insertTenant func(querie
 	}
 	cleanup := context.WithoutCancel(ctx)
 	if err := db.createDatabase(ctx, prov.database); err != nil {
-		return errors.Join(err, db.undoTenant(cleanup, id, false))
+		// Cut short by the context, CREATE DATABASE may still have run on
+		// the server: the database is this Create's, and goes too.
+		return errors.Join(err, db.undoTenant(cleanup, id, ctx.Err() != nil && !errors.Is(err, ErrNameConflict)))
 	}
 	err := inTx(ctx, db.backendFor(id, prov.database), func(tx querier) error {
 		for _, s := range prov.dbStmts {

@@ -51,7 +51,15 @@ func (db *DB) openTenantConns() error {
 		db.tenantDir = dir
 		db.tenantDBs = newTenantConns(db.cfg.TenantMaxConns, func(ctx context.Context, name string) (*tenantConn, error) {
 			// mode=rw: a call never creates a tenant's file; Create does.
-			sdb, err := openSQLite(&Config{DSN: db.tenantFile(name) + "?mode=rw", MaxConns: 1})
+			file := db.tenantFile(name)
+			fi, err := os.Stat(file)
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("%w: its database %s is gone (dropped)", ErrTenantNotFound, file)
+			}
+			if err != nil {
+				return nil, err
+			}
+			sdb, err := openSQLite(&Config{DSN: file + "?mode=rw", MaxConns: 1})
 			if err != nil {
 				return nil, err
 			}
@@ -63,7 +71,14 @@ func (db *DB) openTenantConns() error {
 			if db.cfg.StatementCacheSize >= 0 {
 				cache = OwnDatabaseStatementCacheSize
 			}
-			return &tenantConn{database: name, be: newSQLBackend(sdb, cache)}, nil
+			// Another process may drop the tenant and make a new one of
+			// its id: a connection still on the old (unlinked) file is
+			// stale, and is closed instead of used (issue 12 item 4).
+			stale := func() bool {
+				now, err := os.Stat(file)
+				return err != nil || !os.SameFile(fi, now)
+			}
+			return &tenantConn{database: name, be: newSQLBackend(sdb, cache), stale: stale}, nil
 		})
 	}
 	return nil
@@ -184,7 +199,9 @@ func (db *DB) provisionOwnDatabase(ctx context.Context, insertTenant func(querie
 	}
 	cleanup := context.WithoutCancel(ctx)
 	if err := db.createDatabase(ctx, prov.database); err != nil {
-		return errors.Join(err, db.undoTenant(cleanup, id, false))
+		// Cut short by the context, CREATE DATABASE may still have run on
+		// the server: the database is this Create's, and goes too.
+		return errors.Join(err, db.undoTenant(cleanup, id, ctx.Err() != nil && !errors.Is(err, ErrNameConflict)))
 	}
 	err := inTx(ctx, db.backendFor(id, prov.database), func(tx querier) error {
 		for _, s := range prov.dbStmts {

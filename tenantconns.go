@@ -31,6 +31,7 @@ type tenantConns struct {
 	idle    map[string][]*tenantConn // by database, most recently used last
 	lru     connList                 // idle connections, least recently used first
 	waiters list.List                // of chan struct{}, oldest first
+	retired map[string]uint64        // by database: bumped when it is dropped (closeDatabase)
 	closed  bool
 	stats   struct{ dials, evictions, waits atomic.Int64 }
 }
@@ -40,6 +41,8 @@ type tenantConn struct {
 	database   string
 	be         backend // over exactly one connection
 	broken     func() bool
+	stale      func() bool // its database was dropped by another process (SQLite: the file is not the one opened)
+	generation uint64      // the database's retired count when dialled: a connection from before a drop is never reused
 	prev, next *tenantConn // in lru while idle (an intrusive list: no allocation per release)
 	inLRU      bool
 }
@@ -48,7 +51,7 @@ func newTenantConns(max int, dial func(context.Context, string) (*tenantConn, er
 	if max <= 0 {
 		max = DefaultTenantMaxConns
 	}
-	return &tenantConns{max: max, dial: dial, idle: map[string][]*tenantConn{}}
+	return &tenantConns{max: max, dial: dial, idle: map[string][]*tenantConn{}, retired: map[string]uint64{}}
 }
 
 // acquire returns a connection to database for the caller's sole use until
@@ -65,6 +68,10 @@ func (s *tenantConns) acquire(ctx context.Context, database string) (*tenantConn
 			c := cs[len(cs)-1]
 			s.takeIdle(c)
 			s.mu.Unlock()
+			if c.stale != nil && c.stale() {
+				s.closeAndFree([]*tenantConn{c})
+				continue
+			}
 			return c, nil
 		}
 		var victim *tenantConn
@@ -98,12 +105,16 @@ func (s *tenantConns) acquire(ctx context.Context, database string) (*tenantConn
 				return nil, ctx.Err()
 			}
 		}
+		generation := s.retired[database]
 		s.mu.Unlock()
 		if victim != nil {
 			victim.be.close()
 		}
 		s.stats.dials.Add(1)
 		c, err := s.dial(ctx, database)
+		if c != nil {
+			c.generation = generation
+		}
 		if err != nil {
 			s.mu.Lock()
 			s.open--
@@ -156,7 +167,10 @@ func (l *connList) remove(c *tenantConn) {
 func (s *tenantConns) release(c *tenantConn) {
 	broken := c.broken != nil && c.broken()
 	s.mu.Lock()
-	if broken || s.closed {
+	// A connection to a database dropped since it was dialled is closed,
+	// never given to the new tenant of the same id (issue 12 item 4): on
+	// SQLite it still reads the dropped file.
+	if broken || s.closed || c.generation != s.retired[c.database] {
 		s.mu.Unlock()
 		s.closeAndFree([]*tenantConn{c})
 		return
@@ -193,9 +207,10 @@ func (s *tenantConns) wakeOne() {
 }
 
 // closeDatabase closes the idle connections to one database, before it is
-// dropped. Connections in use close when they are released broken.
+// dropped, and retires those in use: they close when released.
 func (s *tenantConns) closeDatabase(database string) {
 	s.mu.Lock()
+	s.retired[database]++
 	cs := append([]*tenantConn(nil), s.idle[database]...)
 	for _, c := range cs {
 		s.takeIdle(c)

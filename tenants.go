@@ -133,6 +133,9 @@ func (ts *Tenants) create(ctx context.Context, id string, o createOptions) (Tena
 		err = db.provisionWithoutTx(ctx, insertTenant, prov, id)
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			err = errors.Join(err, ts.undoCutShort(ctx, id, t.CreatedAt))
+		}
 		return Tenant{}, err
 	}
 	for _, qt := range prov.shared {
@@ -223,7 +226,13 @@ func (db *DB) provisionWithoutTx(ctx context.Context, insertTenant func(querier)
 	}
 	for i, s := range prov.stmts {
 		if _, err := db.be.exec(ctx, s.sql); err != nil {
-			return undo(i, ddlError(err, s.sql))
+			n := i
+			if ctx.Err() != nil {
+				// Cut short by the context, the statement may still have
+				// run on the server: undo it too.
+				n = i + 1
+			}
+			return undo(n, ddlError(err, s.sql))
 		}
 	}
 	for _, pl := range prov.fences {

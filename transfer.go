@@ -329,7 +329,10 @@ type ImportOption = CreateOption
 // that refer to each other still do; generated-key sequences are moved past
 // them. In a shared table whose generated keys are unique across the
 // whole table (SQLite, MySQL), rows get new keys instead, and references
-// to them in other rows are not rewritten.
+// to them in other rows are not rewritten. In a shared table whose tenants
+// share a sequence (PostgreSQL), a generated key above half its type's
+// range is refused with ErrImportKeyRange, so that one tenant's file
+// cannot use up the keys of every other.
 func (ts *Tenants) Import(ctx context.Context, id string, r io.Reader, opts ...ImportOption) (TransferStats, error) {
 	st, err := ts.importFile(ctx, id, r, opts)
 	return st, opError("import tenant", id, "", err)
@@ -578,6 +581,11 @@ func (db *DB) importModel(ctx context.Context, q querier, mp *mapping, sec expor
 			v, err := decodeValue(f, vals[i])
 			if err != nil {
 				return total, bad("%v", err)
+			}
+			if f.pk && f.auto && mp.shared {
+				if err := checkImportedKey(f, v); err != nil {
+					return total, err
+				}
 			}
 			if n > 0 {
 				b = append(b, ',')

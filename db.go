@@ -384,10 +384,17 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 		db.be = be
 	case "mysql":
 		db.cfg.Schema = ""
-		sdb, err := sql.Open("mysql", cfg.DSN)
+		mc, err := mysql.ParseDSN(cfg.DSN)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidURL, err)
 		}
+		base, err := mysql.NewConnector(mc)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidURL, err)
+		}
+		// A statement whose context ends is stopped on the server too
+		// (mysqlkill.go).
+		sdb := sql.OpenDB(&killConnector{base: base})
 		// Idle connections are kept (database/sql keeps 2 by default): a
 		// closed one loses its prepared statements, and a new one costs a
 		// handshake.

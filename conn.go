@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	msqlite "modernc.org/sqlite"
 )
 
 // querier is what the table code needs from a pool or a transaction. Two
@@ -144,12 +145,16 @@ type sqlBackend struct {
 	conn  *sql.Conn // one connection held for a migration (MySQL), closed by its holder
 	tx    *sql.Tx
 	stmts *stmtCache // the pool's prepared statements; nil if off, and in a transaction
+	// sqlite: a busy or schema-changed statement outside a transaction
+	// waits and runs again (sqliteretry.go)
+	sqlite bool
 }
 
 // newSQLBackend is a backend over the pool db, keeping up to stmtCacheSize
 // prepared statements (none if it is not positive).
 func newSQLBackend(db *sql.DB, stmtCacheSize int) *sqlBackend {
 	b := &sqlBackend{q: db, db: db}
+	_, b.sqlite = db.Driver().(*msqlite.Driver)
 	if stmtCacheSize > 0 {
 		b.stmts = newStmtCache(db, stmtCacheSize)
 	}
@@ -168,11 +173,15 @@ func (b *sqlBackend) prepared(ctx context.Context, query string, args []any) *ca
 }
 
 func (b *sqlBackend) execResult(ctx context.Context, query string, args []any) (sql.Result, error) {
-	if st := b.prepared(ctx, query, args); st != nil {
-		defer b.stmts.release(st)
-		return st.stmt.ExecContext(ctx, args...)
-	}
-	return b.q.ExecContext(ctx, query, args...)
+	return retrySQLite(ctx, b.sqlite && b.tx == nil, func(cached bool) (sql.Result, error) {
+		if cached {
+			if st := b.prepared(ctx, query, args); st != nil {
+				defer b.stmts.release(st)
+				return st.stmt.ExecContext(ctx, args...)
+			}
+		}
+		return b.q.ExecContext(ctx, query, args...)
+	})
 }
 
 func (b *sqlBackend) exec(ctx context.Context, query string, args ...any) (int64, error) {
@@ -199,16 +208,18 @@ type lastIDExecer interface {
 }
 
 func (b *sqlBackend) query(ctx context.Context, query string, args ...any) (rows, error) {
-	var r *sql.Rows
-	var err error
-	if st := b.prepared(ctx, query, args); st != nil {
-		// The rows keep the statement open until they are closed, even if
-		// the cache closes it before.
-		r, err = st.stmt.QueryContext(ctx, args...)
-		b.stmts.release(st)
-	} else {
-		r, err = b.q.QueryContext(ctx, query, args...)
-	}
+	r, err := retrySQLite(ctx, b.sqlite && b.tx == nil, func(cached bool) (*sql.Rows, error) {
+		if cached {
+			if st := b.prepared(ctx, query, args); st != nil {
+				// The rows keep the statement open until they are closed,
+				// even if the cache closes it before.
+				r, err := st.stmt.QueryContext(ctx, args...)
+				b.stmts.release(st)
+				return r, err
+			}
+		}
+		return b.q.QueryContext(ctx, query, args...)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -216,6 +227,13 @@ func (b *sqlBackend) query(ctx context.Context, query string, args ...any) (rows
 }
 
 func (b *sqlBackend) queryRow(ctx context.Context, query string, args ...any) row {
+	if b.sqlite && b.tx == nil {
+		r, err := b.query(ctx, query, args...)
+		if err != nil {
+			return rowsRow{err: err}
+		}
+		return rowsRow{r: r.(sqlRows).Rows}
+	}
 	if st := b.prepared(ctx, query, args); st != nil {
 		defer b.stmts.release(st)
 		return st.stmt.QueryRowContext(ctx, args...)
@@ -239,15 +257,16 @@ func (b *sqlBackend) begin(ctx context.Context) (txBackend, error) {
 		// write lock.
 		opts = &sql.TxOptions{ReadOnly: true}
 	}
-	if b.conn != nil {
-		tx, err = b.conn.BeginTx(ctx, opts)
-	} else {
-		tx, err = b.db.BeginTx(ctx, opts)
-	}
+	tx, err = retrySQLite(ctx, b.sqlite, func(bool) (*sql.Tx, error) {
+		if b.conn != nil {
+			return b.conn.BeginTx(ctx, opts)
+		}
+		return b.db.BeginTx(ctx, opts)
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &sqlBackend{q: tx, tx: tx}, nil
+	return &sqlBackend{q: tx, tx: tx, sqlite: b.sqlite}, nil
 }
 
 func (b *sqlBackend) commit(context.Context) error   { return b.tx.Commit() }

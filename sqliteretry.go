@@ -1,8 +1,8 @@
 package tenantmap
 
 import (
-	"database/sql"
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 )

@@ -303,3 +303,50 @@ func TestInTxDeadlock(t *testing.T) {
 		})
 	}
 }
+
+// TestSQLiteBusyIsRetryable: on SQLite a write that meets another
+// process's write transaction past its busy timeout fails with SQLITE_BUSY,
+// an *Error matching ErrRetryable.
+func TestSQLiteBusyIsRetryable(t *testing.T) {
+	b := backend{"sqlite/table", sqliteOpen, tenantmap.TablePerTenant}
+	f := newFixture(t, b, "acme")
+	path, _ := sqliteFiles.Load(f.db)
+	other, err := tenantmap.Open(context.Background(), "sqlite:"+path.(string)+"?_pragma=busy_timeout(50)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	otherCases, err := tenantmap.Register[Case](other, b.strategy("{tenant}_case"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := tctx("acme")
+	if _, err := otherCases.Count(ctx, tenantmap.Query{}); err != nil { // the mapping, before the lock
+		t.Fatal(err)
+	}
+	holding, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- f.db.InTx(ctx, func(txCtx context.Context) error {
+			if err := f.cases.Insert(txCtx, &Case{Title: "a", Ref: "a"}); err != nil {
+				return err
+			}
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	err = otherCases.Insert(ctx, &Case{Title: "b", Ref: "b"})
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var te *tenantmap.Error
+	if !errors.As(err, &te) || !errors.Is(err, tenantmap.ErrRetryable) {
+		t.Fatalf("insert while another process writes: %T %v, want a *tenantmap.Error matching ErrRetryable", err, err)
+	}
+	if err := otherCases.Insert(ctx, &Case{Title: "b", Ref: "b"}); err != nil {
+		t.Fatalf("the retry: %v", err)
+	}
+}

@@ -132,7 +132,9 @@ func (t *Table[T]) upsertSQL(mp *mapping, base unsafe.Pointer, c Conflict) (stri
 			autoKey = qkey
 		}
 		b = up.AppendOnConflictUpdate(b, qtarget, autoKey)
-		b = appendUpsertAssignments(b, d, up, set)
+		if b, args, err = appendUpsertAssignments(b, d, up, mp.qtable, set, base, args); err != nil {
+			return "", nil, err
+		}
 	}
 	if m.pk.auto && up.ConflictTargetEnforced() && d.Features()&dialect.Returning != 0 {
 		b = append(b, " RETURNING "...)
@@ -142,9 +144,19 @@ func (t *Table[T]) upsertSQL(mp *mapping, base unsafe.Pointer, c Conflict) (stri
 }
 
 // appendUpsertAssignments appends col = <the inserted value> for each of
-// set; a shared table's custom fields are set inside their JSON column,
-// keeping the keys they do not name.
-func appendUpsertAssignments(b []byte, d dialect.Dialect, up dialect.Upserter, set []*field) []byte {
+// set. A shared table's custom fields named one by one are set inside their
+// JSON column from an object of their values bound after args (the
+// inserted object holds every field the mapping knows), keeping the keys
+// they do not name.
+func appendUpsertAssignments(b []byte, d dialect.Dialect, up dialect.Upserter, qtable string, set []*field, base unsafe.Pointer, args []any) ([]byte, []any, error) {
+	// The existing row's value of a column: qualified by the table where
+	// EXCLUDED is also in scope (PostgreSQL finds a bare name ambiguous).
+	existing := func(col string) string {
+		if up.ConflictTargetEnforced() {
+			return qtable + "." + col
+		}
+		return col
+	}
 	n := 0
 	var members []*field
 	for _, f := range set {
@@ -160,21 +172,29 @@ func appendUpsertAssignments(b []byte, d dialect.Dialect, up dialect.Upserter, s
 		b = append(b, col...)
 		b = append(b, " = "...)
 		if f.packed != nil {
-			b = d.AppendJSONSet(b, col, packedKeys(f.packed), func(b []byte) []byte { return up.AppendInserted(b, col) })
+			b = d.AppendJSONSet(b, existing(col), packedKeys(f.packed), func(b []byte) []byte { return up.AppendInserted(b, col) })
 		} else {
 			b = up.AppendInserted(b, col)
 		}
 	}
 	if len(members) > 0 {
+		in := members[0].in
+		obj, err := packFields(in, members, members[0].values(base))
+		if err != nil {
+			return nil, nil, err
+		}
 		if n > 0 {
 			b = append(b, ", "...)
 		}
-		col := dialect.Quote(d, members[0].in.column)
+		col := dialect.Quote(d, in.column)
 		b = append(b, col...)
 		b = append(b, " = "...)
-		b = d.AppendJSONSet(b, col, packedKeys(members), func(b []byte) []byte { return up.AppendInserted(b, col) })
+		b = d.AppendJSONSet(b, existing(col), packedKeys(members), func(b []byte) []byte {
+			args = append(args, obj)
+			return d.AppendPlaceholder(b, len(args))
+		})
 	}
-	return b
+	return b, args, nil
 }
 
 // runUpsert runs the statement and writes a generated key back into the

@@ -406,3 +406,59 @@ func FuzzWriteFilter(f *testing.F) {
 		}
 	})
 }
+
+// upNote has a caller-set key and takes custom fields; on a shared table
+// they live in one JSON column, which an upsert sets key by key.
+type upNote struct {
+	ID    string `tm:",pk"`
+	Body  string
+	Extra tenantmap.Extra
+}
+
+func TestUpsertCustomFields(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		db := b.open(t)
+		notes, err := tenantmap.Register[upNote](db, b.strategy("{tenant}_up_note"), tenantmap.ModelName("up_note"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, db, "acme")
+		cfAdd(t, db, "acme", "up_note",
+			tenantmap.FieldDef{Name: "color", Type: "string", Nullable: true},
+			tenantmap.FieldDef{Name: "size", Type: "int64", Nullable: true})
+		ctx := tctx("acme")
+		n := &upNote{ID: "n1", Body: "first"}
+		n.Extra.Set("color", "red")
+		n.Extra.Set("size", int64(1))
+		if _, err := notes.Upsert(ctx, n, tenantmap.OnConflict().DoUpdate()); err != nil {
+			t.Fatal(err)
+		}
+		n.Body = "second"
+		n.Extra.Set("color", "blue")
+		n.Extra.Set("size", int64(2))
+		if _, err := notes.Upsert(ctx, n, tenantmap.OnConflict().DoUpdate("color")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := notes.Get(ctx, "n1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Body != "first" || got.Extra.String("color") != "blue" || got.Extra.Int64("size") != 1 {
+			t.Errorf("DoUpdate(color): want body first, color blue, size 1; got %q %v %v", got.Body, got.Extra.Get("color"), got.Extra.Get("size"))
+		}
+		if _, err := notes.Upsert(ctx, n, tenantmap.OnConflict().DoUpdate()); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ = notes.Get(ctx, "n1"); got == nil || got.Body != "second" || got.Extra.Int64("size") != 2 {
+			t.Errorf("DoUpdate(): want body second, size 2; got %+v", got)
+		}
+		// UpdateWhere sets a custom field too.
+		n.Extra.Set("color", "green")
+		if c, err := notes.UpdateWhere(ctx, tenantmap.Where("body = ?", "second"), n, "color"); err != nil || c != 1 {
+			t.Fatalf("UpdateWhere(color): %d rows, %v", c, err)
+		}
+		if got, _ = notes.Get(ctx, "n1"); got == nil || got.Extra.String("color") != "green" || got.Extra.Int64("size") != 2 {
+			t.Errorf("UpdateWhere(color): got %+v", got)
+		}
+	})
+}

@@ -105,7 +105,7 @@ func badPhysical(t *testing.T, db *tenantmap.DB, b backend, tenant string) strin
 		t.Fatal(err)
 	}
 	switch b.name {
-	case "postgres/schema":
+	case "postgres/schema", "pgbouncer/schema":
 		return `"` + ten.Key + `"."note"`
 	case "mysql/database":
 		return "`" + mysqlDBPrefix + ten.Key + "`.`note`"
@@ -416,7 +416,7 @@ func TestBadInput(t *testing.T) {
 			limit := db.Dialect().MaxIdentifierLength()
 			static := len("_note") // what the template adds to the key
 			switch b.name {
-			case "postgres/schema":
+			case "postgres/schema", "pgbouncer/schema":
 				static = 0 // the schema is the key; the table is "note"
 			case "mysql/database":
 				static = len(mysqlDBPrefix) // the database is prefix+key; the table is "note"
@@ -450,7 +450,7 @@ func TestBadInput(t *testing.T) {
 				switch b.name {
 				case "postgres/table", "pgbouncer/table":
 					want = "public." + ten.Key + "_note"
-				case "postgres/schema":
+				case "postgres/schema", "pgbouncer/schema":
 					want = ten.Key + ".note"
 				case "mysql/database":
 					want = mysqlDBPrefix + ten.Key + ".note"

@@ -208,7 +208,7 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 		// the new version, if the row still says the planned one. One
 		// statement; a failing migration rolls it back.
 		c.claimSQL = "WITH old AS (SELECT " + q("id") + " FROM " + t + " WHERE " + q("id") + "=$1 AND " + q("schema_version") + "=$2 AND " +
-			q("migration_step") + "=0 AND " + q("status") + "<>'" + string(StatusDropped) + "' FOR UPDATE NOWAIT) UPDATE " + t + " t SET " +
+			q("migration_step") + "=0 AND " + q("status") + "<>'" + string(StatusDropped) + "' FOR NO KEY UPDATE NOWAIT) UPDATE " + t + " t SET " +
 			q("schema_version") + "=$3," + q("last_error") + "=NULL," + q("version") + "=t." + q("version") + "+1 FROM old WHERE t." + q("id") + "=old." + q("id")
 	}
 	c.lowestVersionSQL = "SELECT MIN(" + q("schema_version") + ") FROM " + t + " WHERE " + q("status") + "<>'" + string(StatusDropped) + "'"
@@ -223,7 +223,9 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 		strings.Replace(strings.Replace(objectKey, ph(3), ph(1), 1), ph(4), ph(2), 1)
 	c.sharedMigratedSQL = "UPDATE " + o + " SET " + q("schema_version") + "=" + ph(1) + "," + q("migration_step") + "=" + ph(2) + objectKey
 	// A migration reads the tenant's row and placements in one query; on
-	// PostgreSQL it locks the row too (FOR UPDATE, released by COMMIT or
+	// PostgreSQL it locks the row too (FOR NO KEY UPDATE, which leaves the
+	// shared tables' fences, whose writes hold KEY SHARE on the row, to run
+	// beside it; released by COMMIT or
 	// ROLLBACK, never left on a pooled connection), which keeps a second
 	// runner off the tenant, and on SQLite the migration's transaction, its
 	// one writer, does.
@@ -234,8 +236,8 @@ func newCatalog(d dialect.Dialect, schema string) *catalog {
 		" WHERE t." + q("id") + "=" + ph(1)
 	c.sharedLockSQL = c.sharedVersionSQL
 	if d.Features()&dialect.Schemas != 0 {
-		c.migrationLockSQL = c.migrationReadSQL + " FOR UPDATE OF t NOWAIT"
-		c.migrationWaitSQL = c.migrationReadSQL + " FOR UPDATE OF t"
+		c.migrationLockSQL = c.migrationReadSQL + " FOR NO KEY UPDATE OF t NOWAIT"
+		c.migrationWaitSQL = c.migrationReadSQL + " FOR NO KEY UPDATE OF t"
 		c.sharedLockSQL = c.sharedVersionSQL + " FOR UPDATE"
 	}
 	switch {
@@ -587,7 +589,7 @@ func inTx(ctx context.Context, be backend, fn func(tx querier) error) (err error
 	if err = fn(tx); err != nil {
 		return err
 	}
-	return tx.commit(ctx)
+	return commitError(tx.commit(ctx))
 }
 
 // isUndefinedTable reports a "no such table" error from PostgreSQL (42P01),

@@ -670,7 +670,7 @@ func TestConformanceCreateFailsCleanly(t *testing.T) {
 		f := newFixture(t, b)
 		blocker := "CREATE TABLE acme_comment (x INT)"
 		switch b.name {
-		case "postgres/schema":
+		case "postgres/schema", "pgbouncer/schema":
 			blocker = "CREATE SCHEMA acme"
 		case "mysql/database":
 			blocker = "CREATE DATABASE " + mysqlDBPrefix + "acme"

@@ -226,7 +226,12 @@ func (b *sqlBackend) queryRow(ctx context.Context, query string, args ...any) ro
 func (b *sqlBackend) begin(ctx context.Context) (txBackend, error) {
 	var tx *sql.Tx
 	var err error
-	var opts *sql.TxOptions
+	o := txOptionsOf(ctx)
+	sqlite := b.db != nil && isSQLite(b.db)
+	if o.readOnly && sqlite {
+		return beginSQLiteReadOnly(ctx, b.db)
+	}
+	opts := o.sql(sqlite)
 	if isSnapshot(ctx) {
 		// MySQL: START TRANSACTION READ ONLY, a consistent snapshot from the
 		// first read (InnoDB's REPEATABLE READ). SQLite: a deferred BEGIN
@@ -275,7 +280,7 @@ func txOptionsFrom(ctx context.Context) pgx.TxOptions {
 	if isSnapshot(ctx) {
 		return pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 	}
-	return pgx.TxOptions{}
+	return txOptionsOf(ctx).pgx()
 }
 
 // scripter runs a script of statements tenantmap rendered itself (DDL,

@@ -444,6 +444,12 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 		db.be.close()
 		return nil, opError("open", "", "", err)
 	}
+	if cfg.CreateCatalog {
+		if err := db.ensureFences(ctx); err != nil {
+			db.be.close()
+			return nil, opError("open", "", "", err)
+		}
+	}
 	if err := db.startWatch(ctx); err != nil {
 		db.be.close()
 		return nil, opError("open", "", "", err)

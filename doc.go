@@ -65,7 +65,9 @@
 // # Tenants
 //
 // [DB.Tenants] creates, lists and drops tenants. The catalog, control tables
-// created when the DB is opened, records each tenant, the key its physical
+// created when a DB is opened with [Config].CreateCatalog (without it Open
+// changes nothing and a database without a catalog is [ErrNoCatalog]),
+// records each tenant, the key its physical
 // names are built from, every table, schema and database it owns, and where
 // each of its models lives. [Tenants.Create] provisions every registered
 // model's tables in one transaction (where DDL commits at once — MySQL, or
@@ -105,5 +107,30 @@
 // Every error wraps a sentinel ([ErrNotFound], [ErrTenantNotFound],
 // [ErrInvalidTenantID], …) or a driver error, inside an [*Error] that names
 // the operation, the tenant and the model. [ErrNotFound] also matches
-// [database/sql.ErrNoRows].
+// [database/sql.ErrNoRows] and [github.com/jackc/pgx/v5.ErrNoRows].
+// [ErrDuplicateKey] and [ErrForeignKey] match a broken unique or foreign
+// key on every database.
+//
+// # Retrying
+//
+// Every error of [DB.InTx] — its BEGIN, its COMMIT, and the calls fn makes —
+// is an [*Error]. errors.Is(err, [ErrRetryable]) says the failure may pass
+// on a new attempt and left nothing behind: a lost connection, a server
+// shutting down or restarting, a serialization failure, a deadlock, a lock
+// wait timeout, a busy SQLite database. What is safe to retry:
+//
+//   - A whole [DB.InTx] that failed with [ErrRetryable]: its transaction was
+//     rolled back, so run InTx again (fn from its start; never retry one
+//     statement inside a transaction, whose earlier statements are gone).
+//   - A single call outside InTx (Get, Find, Count, Insert, Update, Delete,
+//     Exec, …) that failed with [ErrRetryable]: each runs as one statement,
+//     which the server either ran to the end or not at all.
+//   - Not a commit that failed with [ErrCommitUnknown]: the connection was
+//     lost while COMMIT was in flight, so the transaction may have
+//     committed. Run it again only if doing its work twice is harmless
+//     (an upsert, an update to fixed values), or read back first whether
+//     its writes are there. ErrCommitUnknown does not match ErrRetryable.
+//   - Nor a call that failed because its context ended
+//     ([context.DeadlineExceeded], [context.Canceled]): it is not
+//     ErrRetryable; a write may or may not have happened.
 package tenantmap

@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Sentinel errors. Callers branch on them with errors.Is; every error the
@@ -34,8 +36,12 @@ var (
 	ErrInvalidField = errors.New("tenantmap: invalid custom field")
 	// ErrInvalidQuery: a query, raw statement or column list is malformed.
 	ErrInvalidQuery = errors.New("tenantmap: invalid query")
+	// ErrInvalidKey: a key passed to Get or Delete is not of the model's
+	// key type (an integer for a generated key, a string for a string or
+	// UUID key), or is out of its range; no SQL ran.
+	ErrInvalidKey = errors.New("tenantmap: invalid key")
 	// ErrNotFound: no row has the key, or no row matched. It also matches
-	// sql.ErrNoRows.
+	// sql.ErrNoRows and pgx.ErrNoRows.
 	ErrNotFound error = notFound{}
 	// ErrNameConflict: a tenant's physical name (a table or a schema) is
 	// already another tenant's, or the catalog's. Nothing is created, and a
@@ -50,9 +56,10 @@ type notFound struct{}
 
 func (notFound) Error() string { return "tenantmap: not found" }
 
-// Is makes errors.Is(ErrNotFound, sql.ErrNoRows) true, so code written for
-// database/sql keeps working.
-func (notFound) Is(target error) bool { return target == sql.ErrNoRows }
+// Is makes errors.Is(ErrNotFound, sql.ErrNoRows) and errors.Is(ErrNotFound,
+// pgx.ErrNoRows) true, so code written for database/sql or pgx keeps
+// working.
+func (notFound) Is(target error) bool { return target == sql.ErrNoRows || target == pgx.ErrNoRows }
 
 // Error is the error of an operation on one tenant: it names the operation,
 // the tenant and, where there is one, the model, and wraps the cause.
@@ -77,7 +84,9 @@ func (e *Error) Error() string {
 		b.WriteString(")")
 	}
 	b.WriteString(": ")
-	b.WriteString(strings.TrimPrefix(e.Err.Error(), "tenantmap: "))
+	// One prefix: a cause wrapped inside the cause ("placement for model
+	// case: tenantmap: invalid model: …") loses its own.
+	b.WriteString(strings.ReplaceAll(strings.TrimPrefix(e.Err.Error(), "tenantmap: "), ": tenantmap: ", ": "))
 	return b.String()
 }
 
@@ -92,5 +101,5 @@ func opError(op, tenant, model string, err error) error {
 	if errors.As(err, &te) && te.Op == op {
 		return err
 	}
-	return &Error{Op: op, Tenant: tenant, Model: model, Err: err}
+	return &Error{Op: op, Tenant: tenant, Model: model, Err: fenceError(err)}
 }

@@ -443,6 +443,7 @@ var backends = []backend{
 	{"postgres/table", postgresOpen, tenantmap.TablePerTenant},
 	{"postgres/schema", postgresOpen, func(string) tenantmap.Strategy { return tenantmap.SchemaPerTenant("") }},
 	{"pgbouncer/table", pgbouncerOpen, tenantmap.TablePerTenant},
+	{"pgbouncer/schema", pgbouncerOpen, func(string) tenantmap.Strategy { return tenantmap.SchemaPerTenant("") }},
 	{"mysql/table", mysqlOpen, tenantmap.TablePerTenant},
 	{"mysql/database", mysqlOpenDatabases, func(string) tenantmap.Strategy { return tenantmap.DatabasePerTenant(mysqlDBPrefix + "{tenant}") }},
 	{"sqlite/database", sqliteOpen, func(string) tenantmap.Strategy { return tenantmap.DatabasePerTenant("") }},

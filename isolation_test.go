@@ -629,7 +629,7 @@ func TestIsolationNameCollision(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		db := b.open(t)
 		bg := context.Background()
-		if b.name == "postgres/schema" {
+		if b.name == "postgres/schema" || b.name == "pgbouncer/schema" {
 			// Schemas: "{tenant}_x" for tenant a is tenant a_x's schema.
 			if _, err := tenantmap.Register[isoNote](db, tenantmap.SchemaPerTenant(""), tenantmap.ModelName("note")); err != nil {
 				t.Fatal(err)
@@ -707,7 +707,7 @@ func TestIsolationMixedPlacement(t *testing.T) {
 					_, _ = tenantmap.AdminExec(context.Background(), db, "DROP DATABASE IF EXISTS `"+prefix+"big`")
 				})
 			}
-		case "postgres/schema":
+		case "postgres/schema", "pgbouncer/schema":
 			big, bigTable = tenantmap.TablePerTenant("{tenant}_own_note"), "public.big_own_note"
 		default:
 			big, bigTable = tenantmap.TablePerTenant("own_{tenant}_note"), ".own_big_note"

@@ -168,6 +168,8 @@ func (ts *Tenants) Placements(ctx context.Context, id string) ([]Placement, erro
 // ParseStrategy reads a strategy as a command line names it: "table",
 // "schema", "database" or "shared", optionally followed by ":" and a name
 // template ("table:{tenant}_case"); an empty template takes the default.
+// A table or shared template may hold {model} (ModelToken), the model's
+// name, so that it places each model apart: "table:t_{tenant}_{model}".
 func ParseStrategy(s string) (Strategy, error) {
 	kind, template, _ := strings.Cut(s, ":")
 	switch kind {

@@ -7,7 +7,10 @@ import (
 )
 
 // Rows is the result of DB.Query. Close it, or read it to the end.
-type Rows struct{ r rows }
+type Rows struct {
+	id string
+	r  rows
+}
 
 // Next advances to the next row.
 func (r *Rows) Next() bool { return r.r.Next() }
@@ -16,7 +19,7 @@ func (r *Rows) Next() bool { return r.r.Next() }
 func (r *Rows) Scan(dest ...any) error { return r.r.Scan(dest...) }
 
 // Err returns the error that ended the iteration, if any.
-func (r *Rows) Err() error { return r.r.Err() }
+func (r *Rows) Err() error { return opError("query", r.id, "", invalidStatement(r.r.Err())) }
 
 // Close releases the rows' connection.
 func (r *Rows) Close() { r.r.Close() }
@@ -44,6 +47,10 @@ func (r *Rows) Close() { r.r.Close() }
 // model, is refused for a tenant that does not exist or was dropped
 // (ErrTenantNotFound) or is suspended (ErrTenantSuspended).
 //
+// A statement the database refuses for its text (a syntax error, an
+// unknown column or function) is ErrInvalidQuery, with the driver's error
+// wrapped inside.
+//
 //	db.Exec(ctx, "UPDATE {case} SET status = ? WHERE priority > ? AND {tenant}", "closed", 3)
 func (db *DB) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
 	id, q, stmt, args, err := db.raw(ctx, sql, args)
@@ -51,7 +58,7 @@ func (db *DB) Exec(ctx context.Context, sql string, args ...any) (int64, error) 
 		return 0, opError("exec", id, "", err)
 	}
 	n, err := q.exec(ctx, stmt, args...)
-	return n, opError("exec", id, "", err)
+	return n, opError("exec", id, "", invalidStatement(err))
 }
 
 // Query runs a raw query for the context's tenant; see Exec for its syntax.
@@ -62,9 +69,9 @@ func (db *DB) Query(ctx context.Context, sql string, args ...any) (*Rows, error)
 	}
 	r, err := q.query(ctx, stmt, args...)
 	if err != nil {
-		return nil, opError("query", id, "", err)
+		return nil, opError("query", id, "", invalidStatement(err))
 	}
-	return &Rows{r: r}, nil
+	return &Rows{id: id, r: r}, nil
 }
 
 // Row is the result of DB.QueryRow; Scan reads its one row.
@@ -85,7 +92,7 @@ func (r *Row) Scan(dest ...any) error {
 	if isNoRows(err) {
 		err = fmt.Errorf("%w: the query returned no row", ErrNotFound)
 	}
-	return opError("query", r.id, "", err)
+	return opError("query", r.id, "", invalidStatement(err))
 }
 
 // QueryRow runs a raw query expected to return one row, as database/sql's

@@ -12,6 +12,12 @@ import (
 // TenantToken is the token a name template replaces with the tenant's key.
 const TenantToken = "{tenant}"
 
+// ModelToken is the token a table name template (TablePerTenant,
+// SharedTable) replaces with the model's name, so that one template can
+// place every model: TablePerTenant("{tenant}_{model}"), or
+// `tenantctl tenants create --placement table:t_{tenant}_{model}`.
+const ModelToken = "{model}"
+
 type strategyKind uint8
 
 const (
@@ -128,6 +134,12 @@ func decodeStrategy(text string) (Strategy, bool) {
 // resolve fills the default template and checks s against the model and
 // the dialect.
 func (s Strategy) resolve(m *Model, d dialect.Dialect) (Strategy, error) {
+	if strings.Contains(s.template, ModelToken) {
+		if s.namespaced() {
+			return s, fmt.Errorf("%w: %s names a tenant's schema or database, one for all its models: it cannot contain %s", ErrInvalidModel, s, ModelToken)
+		}
+		s.template = strings.ReplaceAll(s.template, ModelToken, m.name)
+	}
 	switch s.kind {
 	case tablePerTenant:
 		if s.template == "" {
@@ -135,7 +147,10 @@ func (s Strategy) resolve(m *Model, d dialect.Dialect) (Strategy, error) {
 		}
 	case schemaPerTenant:
 		if d.Features()&dialect.Schemas == 0 {
-			return s, fmt.Errorf("%w: SchemaPerTenant needs a database with schemas; %s has none (use TablePerTenant)", ErrInvalidModel, d.Name())
+			if d.Features()&dialect.Databases != 0 {
+				return s, fmt.Errorf("%w: SchemaPerTenant needs a database with schemas; on %s a schema is a database: use DatabasePerTenant", ErrInvalidModel, d.Name())
+			}
+			return s, fmt.Errorf("%w: SchemaPerTenant needs a database with schemas; %s has none: use DatabasePerTenant or TablePerTenant", ErrInvalidModel, d.Name())
 		}
 		if s.template == "" {
 			s.template = TenantToken

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"unsafe"
@@ -66,16 +68,68 @@ func (t *Table[T]) fail(op string, ctx context.Context, err error) error {
 	if id == "" {
 		id, _ = TenantFrom(ctx)
 	}
-	return opError(op, id, t.b.model.name, err)
+	return opError(op, id, t.b.model.name, invalidStatement(err))
 }
 
-// keyArg is a key as the record keeps it: a run-time model's UUID key
-// is kept in lower case.
-func keyArg(m *Model, key any) any {
-	if s, ok := key.(string); ok && m.pk.bag && m.pk.kind == dialect.UUID && isUUID(s) {
-		return strings.ToLower(s)
+// keyArg checks a key passed to Get or Delete against the model's key and
+// returns the value to bind. The server would cast a mismatch (MariaDB
+// reads "1 OR 1=1" as 1 for an integer key), so only values that mean one
+// key on every database pass: a Go integer of any size, in the key's range,
+// for an integer key; a string (or a string type) for a string key; a
+// string in UUID form for a UUID key (lower-cased where the model is
+// defined at run time and stores the text). Anything else is
+// ErrInvalidKey, before any SQL.
+func keyArg(m *Model, key any) (any, error) {
+	pk := m.pk
+	bad := func(why string, args ...any) error {
+		return fmt.Errorf("%w: %s's key %s is %s; %s", ErrInvalidKey, m.name, pk.column, pk.kind, fmt.Sprintf(why, args...))
 	}
-	return key
+	if key == nil {
+		return nil, bad("got nil")
+	}
+	v := reflect.ValueOf(key)
+	switch pk.kind {
+	case dialect.Int16, dialect.Int32, dialect.Int64:
+		var n int64
+		switch v.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			n = v.Int()
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			u := v.Uint()
+			if u > math.MaxInt64 {
+				return nil, bad("%d is out of its range", u)
+			}
+			n = int64(u)
+		default:
+			return nil, bad("got %T %v: pass an integer", key, key)
+		}
+		lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+		switch pk.kind {
+		case dialect.Int16:
+			lo, hi = math.MinInt16, math.MaxInt16
+		case dialect.Int32:
+			lo, hi = math.MinInt32, math.MaxInt32
+		}
+		if n < lo || n > hi {
+			return nil, bad("%d is out of its range", n)
+		}
+		return n, nil
+	case dialect.String, dialect.UUID:
+		if v.Kind() != reflect.String {
+			return nil, bad("got %T %v: pass a string", key, key)
+		}
+		s := v.String()
+		if pk.kind == dialect.UUID {
+			if !isUUID(s) {
+				return nil, bad("%q is not a UUID (8-4-4-4-12 hex digits)", s)
+			}
+			if pk.bag {
+				s = strings.ToLower(s)
+			}
+		}
+		return s, nil
+	}
+	return nil, bad("unsupported key kind")
 }
 
 // retryStale reports whether a call that failed with err runs again: err
@@ -140,7 +194,10 @@ func (t *Table[T]) Get(ctx context.Context, key any) (*T, error) {
 			return nil, t.fail("get", ctx, err)
 		}
 		v := new(T)
-		key := keyArg(mp.model, key)
+		key, err := keyArg(mp.model, key)
+		if err != nil {
+			return nil, t.fail("get", ctx, err)
+		}
 		var r row
 		if mp.shared {
 			r = q.queryRow(ctx, mp.getSQL, mp.tenant, key)
@@ -373,7 +430,10 @@ func (t *Table[T]) Delete(ctx context.Context, key any) error {
 			return t.fail("delete", ctx, err)
 		}
 		var n int64
-		key := keyArg(mp.model, key)
+		key, err := keyArg(mp.model, key)
+		if err != nil {
+			return t.fail("delete", ctx, err)
+		}
 		if mp.shared {
 			n, err = q.exec(ctx, mp.deleteSQL, mp.tenant, key)
 		} else {

@@ -172,6 +172,11 @@ func (db *DB) provisionInTx(ctx context.Context, insertTenant func(querier) erro
 		if err := execScript(ctx, tx, stmts); err != nil {
 			return ddlError(err, strings.Join(stmts, ";\n\t"))
 		}
+		for _, pl := range prov.fences {
+			if err := db.ensureFence(ctx, tx, pl.schema, pl.table); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 }
@@ -197,23 +202,33 @@ func (db *DB) provisionWithoutTx(ctx context.Context, insertTenant func(querier)
 		_, _ = db.be.exec(cleanup, db.cat.deleteSQL, id)
 		return err
 	}
+	// undo removes the first n statements' objects and the tenant's
+	// records, after err.
+	undo := func(n int, err error) error {
+		errs := []error{err}
+		run := func(sql string, args ...any) {
+			if _, err := db.be.exec(cleanup, sql, args...); err != nil {
+				errs = append(errs, fmt.Errorf("undoing the tenant (run it again or drop it): %w\n\tin: %s", err, sql))
+			}
+		}
+		for j := n - 1; j >= 0; j-- {
+			if prov.stmts[j].undo != "" {
+				run(prov.stmts[j].undo)
+			}
+		}
+		run(db.cat.deletePlacementsSQL, id)
+		run(db.cat.deleteObjectsSQL, id)
+		run(db.cat.deleteSQL, id)
+		return errors.Join(errs...)
+	}
 	for i, s := range prov.stmts {
 		if _, err := db.be.exec(ctx, s.sql); err != nil {
-			errs := []error{ddlError(err, s.sql)}
-			undo := func(sql string, args ...any) {
-				if _, err := db.be.exec(cleanup, sql, args...); err != nil {
-					errs = append(errs, fmt.Errorf("undoing the tenant (run it again or drop it): %w\n\tin: %s", err, sql))
-				}
-			}
-			for j := i - 1; j >= 0; j-- {
-				if prov.stmts[j].undo != "" {
-					undo(prov.stmts[j].undo)
-				}
-			}
-			undo(db.cat.deletePlacementsSQL, id)
-			undo(db.cat.deleteObjectsSQL, id)
-			undo(db.cat.deleteSQL, id)
-			return errors.Join(errs...)
+			return undo(i, ddlError(err, s.sql))
+		}
+	}
+	for _, pl := range prov.fences {
+		if err := db.ensureFence(ctx, db.be, pl.schema, pl.table); err != nil {
+			return undo(len(prov.stmts), err)
 		}
 	}
 	return nil
@@ -251,6 +266,7 @@ type provision struct {
 	objs       []object
 	placements map[string]placement // by model name
 	shared     []string             // quoted shared tables the DDL makes if missing
+	fences     []placement          // those shared tables, whose fences Create makes sure of
 	checks     []string             // statements that fail if a shared table exists with other columns
 	database   string               // the tenant's own database (PostgreSQL, SQLite), "" for none
 	dbStmts    []string             // the DDL to run in it
@@ -313,7 +329,7 @@ func (db *DB) provisionDDL(bindings []*binding, key string) (provision, error) {
 		}
 		for model, other := range p.placements {
 			if other.database == pl.database && other.schema == pl.schema && other.table == pl.table && (pl.kind != sharedTable || other.kind != sharedTable) {
-				return p, fmt.Errorf("%w: models %s and %s would both have the table %s", ErrNameConflict, model, b.model.name, qualified(pl.schema, pl.table))
+				return p, fmt.Errorf("%w: models %s and %s would both have the table %s (put %s in the name template)", ErrNameConflict, model, b.model.name, qualified(pl.schema, pl.table), ModelToken)
 			}
 		}
 		p.placements[b.model.name] = pl
@@ -336,6 +352,7 @@ func (db *DB) provisionDDL(bindings []*binding, key string) (provision, error) {
 				continue
 			}
 			p.shared = append(p.shared, mp.qtable)
+			p.fences = append(p.fences, pl)
 			for _, s := range mp.ddl(db.dialect, true) {
 				p.stmts = append(p.stmts, ddlStmt{sql: s})
 			}

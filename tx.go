@@ -2,6 +2,7 @@ package tenantmap
 
 import (
 	"context"
+	"fmt"
 )
 
 type ctxTxKey struct{}
@@ -13,6 +14,14 @@ type txState struct {
 	database string // the tenant's own database the transaction is on; "" for the DB's
 	be       txBackend
 	mig      *migrationScope // set in a migration's transaction: mappings come from it, not the registry
+	opts     txOptions       // how InTx began it
+}
+
+func readOnlyNote(o txOptions) string {
+	if o.readOnly {
+		return ", read-only"
+	}
+	return ""
 }
 
 // mappingFor returns the tenant's mapping of b for a call made in tx (nil
@@ -38,15 +47,35 @@ func txFrom(ctx context.Context, db *DB) *txState {
 // call and raw statement fn makes with the context it is given joins the
 // transaction, whatever the model; a call for another tenant fails with
 // ErrTenantMismatch. The transaction commits if fn returns nil and rolls
-// back if it returns an error or panics. An InTx inside another joins it.
-func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+// back if it returns an error or panics. An InTx inside another joins it;
+// its options must then be none or the outer transaction's
+// (ErrInvalidTxOption).
+//
+// Only the context fn is given carries the transaction. A call inside fn
+// made with the outer context (ctx, not fn's argument) runs outside the
+// transaction, on another connection: it is not rolled back with it, does
+// not see its uncommitted writes and, where it writes what the transaction
+// has locked, waits for the transaction to end — on SQLite, whose writer
+// holds the database's write lock, until the busy timeout, then fails.
+//
+// opts set the isolation level (Isolation) and make the transaction
+// read-only (ReadOnly).
+func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error, opts ...TxOption) error {
 	id, err := tenantOf(ctx, "")
 	if err != nil {
 		return opError("transaction", "", "", err)
 	}
+	o, err := collectTxOptions(opts)
+	if err != nil {
+		return opError("transaction", id, "", err)
+	}
 	if outer := txFrom(ctx, db); outer != nil {
 		if outer.tenant != id {
 			return opError("transaction", id, "", ErrTenantMismatch)
+		}
+		if len(opts) > 0 && o != outer.opts {
+			return opError("transaction", id, "", fmt.Errorf("%w: a nested InTx joins the outer transaction (%s%s) and cannot change it to %s%s",
+				ErrInvalidTxOption, outer.opts.isolation, readOnlyNote(outer.opts), o.isolation, readOnlyNote(o)))
 		}
 		return fn(ctx)
 	}
@@ -58,7 +87,16 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 	if err != nil {
 		return opError("transaction", id, "", err)
 	}
-	return inTx(ctx, db.backendFor(id, database), func(q querier) error {
-		return fn(context.WithValue(ctx, ctxTxKey{}, &txState{db: db, tenant: id, database: database, be: q.(txBackend)}))
+	// fn's own error is returned as fn made it; begin's and commit's are
+	// wrapped (errclass.go classifies them: ErrRetryable, ErrCommitUnknown).
+	fnFailed := false
+	err = inTx(withTxOptions(ctx, o), db.backendFor(id, database), func(q querier) error {
+		err := fn(context.WithValue(ctx, ctxTxKey{}, &txState{db: db, tenant: id, database: database, be: q.(txBackend), opts: o}))
+		fnFailed = err != nil
+		return err
 	})
+	if err != nil && !fnFailed {
+		return opError("transaction", id, "", err)
+	}
+	return err
 }

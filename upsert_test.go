@@ -287,3 +287,122 @@ func TestUpdateWhereDeleteWhere(t *testing.T) {
 		}
 	})
 }
+
+// TestWriteWhereCannotEscapeTenantFilter tries item 1's escapes on the
+// writes that take a Query: each is refused, typed; the benign fragments
+// change only the tenant's rows.
+func TestWriteWhereCannotEscapeTenantFilter(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		db, notes := isoRegister(t, b)
+		mustCreate(t, db, "fa", "fb")
+		fill := func(tenant string) {
+			t.Helper()
+			if _, err := notes.DeleteWhere(tctx(tenant), tenantmap.Where("1=1")); err != nil {
+				t.Fatal(err)
+			}
+			for _, body := range []string{"one", "two", "three"} {
+				if err := notes.Insert(tctx(tenant), &isoNote{Owner: tenant, Body: body}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		fill("fa")
+		fill("fb")
+		ctx := tctx("fa")
+		for _, e := range filterEscapes {
+			q := tenantmap.Where(e.sql, e.args...)
+			if n, err := notes.UpdateWhere(ctx, q, &isoNote{Body: "escaped"}, "body"); !errors.Is(err, tenantmap.ErrInvalidQuery) {
+				t.Errorf("UpdateWhere(Where(%q)) = %d rows, %v; want ErrInvalidQuery", e.sql, n, err)
+			}
+			if n, err := notes.DeleteWhere(ctx, q); !errors.Is(err, tenantmap.ErrInvalidQuery) {
+				t.Errorf("DeleteWhere(Where(%q)) = %d rows, %v; want ErrInvalidQuery", e.sql, n, err)
+			}
+		}
+		for _, e := range filterBenign {
+			q := tenantmap.Where(e.sql, e.args...)
+			if n, err := notes.UpdateWhere(ctx, q, &isoNote{Owner: "fb", Body: "changed"}, "owner", "body"); err != nil || n != int64(e.want) {
+				t.Errorf("UpdateWhere(Where(%q)) = %d rows, %v; want %d", e.sql, n, err, e.want)
+			}
+			fill("fa")
+			if n, err := notes.DeleteWhere(ctx, q); err != nil || n != int64(e.want) {
+				t.Errorf("DeleteWhere(Where(%q)) = %d rows, %v; want %d", e.sql, n, err, e.want)
+			}
+			fill("fa")
+		}
+		got, err := notes.Find(tctx("fb"), tenantmap.OrderBy("id"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range got {
+			if n.Body == "changed" || n.Body == "escaped" {
+				t.Errorf("fa's writes reached fb's row %+v", n)
+			}
+		}
+		if len(got) != 3 {
+			t.Errorf("fb has %d rows after fa's deletes, want 3", len(got))
+		}
+	})
+}
+
+// FuzzWriteFilter throws Where fragments at UpdateWhere and DeleteWhere on
+// a shared table on SQLite and asserts that the other tenant's rows are
+// never changed or deleted, and that a refusal is typed.
+func FuzzWriteFilter(f *testing.F) {
+	for _, e := range filterEscapes {
+		arg := ""
+		if len(e.args) > 0 {
+			arg = e.args[0].(string)
+		}
+		f.Add(e.sql, arg)
+	}
+	for _, e := range filterBenign {
+		f.Add(e.sql, "x")
+	}
+	f.Add("owner = ?", "fb")
+	f.Add("id IN (SELECT id FROM note)", "")
+	db := sqliteOpen(f)
+	notes, err := tenantmap.Register[isoNote](db, tenantmap.SharedTable(""), tenantmap.ModelName("note"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	mustCreate(f, db, "fa", "fb")
+	for _, tenant := range []string{"fa", "fb"} {
+		for _, body := range []string{"one", "x", ") OR (1=1"} {
+			if err := notes.Insert(tctx(tenant), &isoNote{Owner: tenant, Body: body}); err != nil {
+				f.Fatal(err)
+			}
+		}
+	}
+	ctx := tctx("fa")
+	fbRows := func(t *testing.T) []isoNote {
+		got, err := notes.Find(tctx("fb"), tenantmap.OrderBy("id"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	f.Fuzz(func(t *testing.T, where, arg string) {
+		before := fbRows(t)
+		for _, args := range [][]any{nil, {arg}} {
+			q := tenantmap.Where(where, args...)
+			var te *tenantmap.Error
+			if _, err := notes.UpdateWhere(ctx, q, &isoNote{Owner: "fa", Body: "fuzzed"}, "body"); err != nil && !errors.As(err, &te) {
+				t.Fatalf("UpdateWhere(Where(%q, %v)): untyped error %v", where, args, err)
+			}
+			if _, err := notes.DeleteWhere(ctx, q); err != nil && !errors.As(err, &te) {
+				t.Fatalf("DeleteWhere(Where(%q, %v)): untyped error %v", where, args, err)
+			}
+		}
+		if after := fbRows(t); !slices.Equal(before, after) {
+			t.Fatalf("Where(%q, %q) reached fb's rows: %v, then %v", where, arg, before, after)
+		}
+		// fa's rows come back for the next input.
+		if n, _ := notes.Count(ctx, tenantmap.Query{}); n < 3 {
+			for i := n; i < 3; i++ {
+				if err := notes.Insert(ctx, &isoNote{Owner: "fa", Body: "x"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	})
+}

@@ -128,10 +128,17 @@ func ExitCode(err error) int {
 func Main(app App) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	cmd := Command(app)
-	err := cmd.ExecuteContext(ctx)
+	ran, err := cmd.ExecuteContextC(ctx)
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", cmd.Name(), err)
+		if ExitCode(err) == ExitUsage && ran != nil {
+			line := ran.UseLine()
+			if ran.HasAvailableSubCommands() {
+				line = ran.CommandPath() + " COMMAND [flags]"
+			}
+			fmt.Fprintf(os.Stderr, "usage: %s\nrun '%s --help' for more\n", line, ran.CommandPath())
+		}
 	}
 	os.Exit(ExitCode(err))
 }
@@ -172,8 +179,8 @@ func Command(app App) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.PersistentFlags().StringVar(&c.url, "url", "", "database URL (sqlite:FILE, postgres://…, mysql://…); default $"+EnvURL+" or "+orDefault(app.DefaultURL, DefaultURL))
 	root.PersistentFlags().BoolVar(&c.asJSON, "json", false, "print the result as JSON, for scripts")
-	root.PersistentFlags().BoolVar(&c.pooler, "transaction-pooler", true, "PostgreSQL: prepare no named statements, so that runs through PgBouncer in transaction mode work and leave none behind\n(as the URL's transaction_pooler=true; --transaction-pooler=false uses named statements on a direct connection)")
-	root.AddCommand(c.initCommand(), c.tenantsCommand(), c.fieldsCommand(), c.migrateCommand(), c.statusCommand(), c.driftCommand())
+	root.PersistentFlags().BoolVar(&c.pooler, "transaction-pooler", true, "PostgreSQL: no named prepared statements, so runs through PgBouncer work and leave none behind (=false: use them)")
+	root.AddCommand(c.initCommand(), c.modelsCommand(), c.tenantsCommand(), c.fieldsCommand(), c.migrateCommand(), c.statusCommand(), c.driftCommand())
 	closeAfter(root, c)
 	return root
 }
@@ -237,6 +244,9 @@ func (c *cli) openDB(ctx context.Context, create bool) (*tenantmap.DB, error) {
 	}
 	db, err := tenantmap.OpenConfig(ctx, cfg)
 	if err != nil {
+		if errors.Is(err, tenantmap.ErrNoCatalog) || errors.Is(err, tenantmap.ErrCatalogOutdated) {
+			return nil, fmt.Errorf("%w\nhere: %s init", err, c.app.Name)
+		}
 		return nil, err
 	}
 	if c.app.Setup != nil {

@@ -34,7 +34,7 @@ func (c *cli) tenantsCommand() *cobra.Command {
 // database for it: the flag is read first, so that a bad one is a usage
 // error before any database is opened.
 func (c *cli) placementFlag(cmd *cobra.Command) func(ctx context.Context) (*tenantmap.DB, []tenantmap.CreateOption, error) {
-	p := cmd.Flags().String("placement", "", "place the tenant by this strategy instead of each model's own: table, schema, database or shared, optionally :TEMPLATE")
+	p := cmd.Flags().String("placement", "", "place the tenant by this strategy instead of each model's own: table, schema, database or shared, optionally\n:TEMPLATE with {tenant} and, for table and shared, {model} (table:t_{tenant}_{model}); see models")
 	return func(ctx context.Context) (*tenantmap.DB, []tenantmap.CreateOption, error) {
 		var opts []tenantmap.CreateOption
 		if *p != "" {

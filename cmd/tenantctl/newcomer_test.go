@@ -221,3 +221,27 @@ func TestCreateOneInvalidJSON(t *testing.T) {
 		t.Errorf("want the id's result as JSON, got %s", r)
 	}
 }
+
+// TestUsageLineAndModels: an argument error shows the command's usage
+// line, and models lists the application's models without a database
+// (issue 12 item 17).
+func TestUsageLineAndModels(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "none.db")
+	c := tool{url: "sqlite:" + path}
+	for args, want := range map[string]string{
+		"tenants show":       "usage: tenantctl tenants show ID",
+		"tenants create":     "usage: tenantctl tenants create ID...",
+		"tenants drop a b":   "usage: tenantctl tenants drop ID --confirm ID",
+		"tenants list --bad": "usage: tenantctl tenants list",
+	} {
+		if r := c.expect(t, 2, strings.Fields(args)...); !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "--help' for more") {
+			t.Errorf("want %q, got %s", want, r)
+		}
+	}
+	r := c.expect(t, 0, "models")
+	wantRow(t, r, "case", "TablePerTenant({tenant}_case)")
+	wantRow(t, r, "comment", "TablePerTenant({tenant}_comment)")
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("models made %s", path)
+	}
+}

@@ -213,6 +213,11 @@ func TestBadInput(t *testing.T) {
 			notFound("Drop", db.Tenants().Drop(bg, "ghost", tenantmap.ConfirmDrop("ghost")))
 			_, err = db.Exec(ctx, "DELETE FROM {note}")
 			notFound("Exec", err)
+			// A raw statement that names no model checks the tenant too.
+			_, err = db.Exec(ctx, "SELECT 1")
+			notFound("Exec naming no model", err)
+			var one int64
+			notFound("QueryRow naming no model", db.QueryRow(ctx, "SELECT 1").Scan(&one))
 			notFound("InTx+Insert", db.InTx(ctx, func(ctx context.Context) error {
 				return notes.Insert(ctx, &badNote{Owner: "ghost"})
 			}))
@@ -374,6 +379,8 @@ func TestBadInput(t *testing.T) {
 			notFound("Find", err)
 			_, err = db.Exec(ctx, "DELETE FROM {note}")
 			notFound("Exec", err)
+			_, err = db.Exec(ctx, "SELECT 1")
+			notFound("Exec naming no model", err)
 			_, err = db.Tenants().Get(bg, "victim")
 			notFound("Tenants().Get", err)
 			notFound("second Drop", db.Tenants().Drop(bg, "victim", tenantmap.ConfirmDrop("victim")))

@@ -675,7 +675,11 @@ func (db *DB) mapping(ctx context.Context, b *binding, tenant string) (*mapping,
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	return db.reg.lookup(ctx, registryKey{binding: b, tenant: tenant})
+	// Inside a transaction the build reads the catalog on the transaction's
+	// connection (or, on a tenant's own database, on the DB's pool): never
+	// wait for another goroutine's build, which may need the connection
+	// this transaction holds (issue 12: a deadlock in the registry).
+	return db.reg.lookup(ctx, registryKey{binding: b, tenant: tenant}, txFrom(ctx, db) != nil)
 }
 
 // buildMapping is the registry's miss path: validate the id, read the

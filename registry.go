@@ -80,7 +80,13 @@ func newRegistry(max int, build func(context.Context, registryKey) (*mapping, er
 }
 
 // lookup returns the mapping for key, building it with build on a miss.
-func (r *Registry) lookup(ctx context.Context, key registryKey) (*mapping, error) {
+//
+// A caller that holds a connection (noWait: it is inside a transaction)
+// never waits for another goroutine's build of the same key: that build may
+// need a connection from the pool the caller holds one of, and would then
+// wait for the caller as the caller waits for it. Such a caller builds for
+// itself, on its own connection, instead.
+func (r *Registry) lookup(ctx context.Context, key registryKey, noWait bool) (*mapping, error) {
 	if e := r.table.Load().find(key); e != nil {
 		if !e.ref.Load() {
 			e.ref.Store(true)
@@ -88,10 +94,10 @@ func (r *Registry) lookup(ctx context.Context, key registryKey) (*mapping, error
 		r.hits.add()
 		return e.m, nil
 	}
-	return r.miss(ctx, key)
+	return r.miss(ctx, key, noWait)
 }
 
-func (r *Registry) miss(ctx context.Context, key registryKey) (*mapping, error) {
+func (r *Registry) miss(ctx context.Context, key registryKey, noWait bool) (*mapping, error) {
 	r.misses.Add(1)
 	r.mu.Lock()
 	if e := r.table.Load().find(key); e != nil { // built while we took the lock
@@ -100,6 +106,11 @@ func (r *Registry) miss(ctx context.Context, key registryKey) (*mapping, error) 
 	}
 	if c, ok := r.inflight[key]; ok {
 		r.mu.Unlock()
+		if noWait {
+			m, err := r.build(ctx, key)
+			r.builds.Add(1)
+			return m, err
+		}
 		select {
 		case <-c.done:
 			if c.err == nil {

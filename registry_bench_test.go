@@ -44,7 +44,7 @@ func BenchmarkRegistryHit(b *testing.B) {
 			reg, keys := benchRegistry(b, tenants, tenants)
 			ctx := context.Background()
 			for _, k := range keys {
-				if _, err := reg.lookup(ctx, k); err != nil {
+				if _, err := reg.lookup(ctx, k, false); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -53,7 +53,7 @@ func BenchmarkRegistryHit(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				i := 0
 				for pb.Next() {
-					if _, err := reg.lookup(ctx, keys[i]); err != nil {
+					if _, err := reg.lookup(ctx, keys[i], false); err != nil {
 						b.Fatal(err)
 					}
 					i++
@@ -78,7 +78,7 @@ func BenchmarkRegistryChurn(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := reg.lookup(ctx, keys[i%len(keys)]); err != nil {
+		if _, err := reg.lookup(ctx, keys[i%len(keys)], false); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -99,7 +99,7 @@ func BenchmarkMappingMemory(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		for _, k := range keys {
-			if _, err := reg.lookup(ctx, k); err != nil {
+			if _, err := reg.lookup(ctx, k, false); err != nil {
 				b.Fatal(err)
 			}
 		}

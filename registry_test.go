@@ -44,7 +44,7 @@ func TestRegistrySingleBuildUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			mp, err := reg.lookup(context.Background(), registryKey{binding: b, tenant: "acme"})
+			mp, err := reg.lookup(context.Background(), registryKey{binding: b, tenant: "acme"}, false)
 			if err != nil {
 				t.Error(err)
 			}
@@ -76,7 +76,7 @@ func TestRegistryBuildErrorNotCached(t *testing.T) {
 		return nil, fail
 	})
 	for range 3 {
-		if _, err := reg.lookup(context.Background(), registryKey{binding: b, tenant: "x"}); !errors.Is(err, fail) {
+		if _, err := reg.lookup(context.Background(), registryKey{binding: b, tenant: "x"}, false); !errors.Is(err, fail) {
 			t.Fatalf("want build error, got %v", err)
 		}
 	}
@@ -92,7 +92,7 @@ func TestRegistryBoundAndEviction(t *testing.T) {
 	ctx := context.Background()
 	key := func(i int) registryKey { return registryKey{binding: b, tenant: fmt.Sprintf("t%d", i)} }
 	for i := range 1000 {
-		mp, err := reg.lookup(ctx, key(i))
+		mp, err := reg.lookup(ctx, key(i), false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,7 +100,7 @@ func TestRegistryBoundAndEviction(t *testing.T) {
 			t.Fatalf("lookup of %s returned %s's mapping", key(i).tenant, mp.tenant)
 		}
 		// Keep t0 hot: it must survive every sweep.
-		if _, err := reg.lookup(ctx, key(0)); err != nil {
+		if _, err := reg.lookup(ctx, key(0), false); err != nil {
 			t.Fatal(err)
 		}
 		if s := reg.Stats(); s.Size > 100 {
@@ -112,7 +112,7 @@ func TestRegistryBoundAndEviction(t *testing.T) {
 		t.Errorf("evictions %d, want 900", s.Evictions)
 	}
 	before := s.Builds
-	if _, err := reg.lookup(ctx, key(0)); err != nil {
+	if _, err := reg.lookup(ctx, key(0), false); err != nil {
 		t.Fatal(err)
 	}
 	if reg.Stats().Builds != before {
@@ -139,7 +139,7 @@ func TestRegistryInvalidationDuringBuild(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if _, err := reg.lookup(context.Background(), registryKey{binding: b, tenant: "acme"}); err != nil {
+		if _, err := reg.lookup(context.Background(), registryKey{binding: b, tenant: "acme"}, false); err != nil {
 			t.Error(err)
 		}
 	}()
@@ -185,14 +185,14 @@ func TestRegistryInvalidateTenantIsPerTenant(t *testing.T) {
 	acme := apart("acme", "slow")
 	other := apart("other", "slow", acme)
 	for _, k := range []registryKey{{b, acme}, {b2, acme}, {b, "globex"}} {
-		if _, err := reg.lookup(ctx, k); err != nil {
+		if _, err := reg.lookup(ctx, k, false); err != nil {
 			t.Fatal(err)
 		}
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if _, err := reg.lookup(ctx, registryKey{binding: b, tenant: "slow"}); err != nil {
+		if _, err := reg.lookup(ctx, registryKey{binding: b, tenant: "slow"}, false); err != nil {
 			t.Error(err)
 		}
 	}()
@@ -219,7 +219,7 @@ func TestRegistryCountersConcurrent(t *testing.T) {
 	reg, b := testRegistry(t, 10, nil)
 	ctx := context.Background()
 	k := registryKey{binding: b, tenant: "acme"}
-	if _, err := reg.lookup(ctx, k); err != nil {
+	if _, err := reg.lookup(ctx, k, false); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -228,7 +228,7 @@ func TestRegistryCountersConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 1000 {
-				if _, err := reg.lookup(ctx, k); err != nil {
+				if _, err := reg.lookup(ctx, k, false); err != nil {
 					t.Error(err)
 					return
 				}
@@ -259,7 +259,7 @@ func TestRegistryWaiterRebuildsAfterOthersFailure(t *testing.T) {
 	key := registryKey{binding: b, tenant: "acme"}
 	firstErr := make(chan error, 1)
 	go func() {
-		_, err := reg.lookup(context.WithValue(context.Background(), failKey{}, true), key)
+		_, err := reg.lookup(context.WithValue(context.Background(), failKey{}, true), key, false)
 		firstErr <- err
 	}()
 	<-started
@@ -267,7 +267,7 @@ func TestRegistryWaiterRebuildsAfterOthersFailure(t *testing.T) {
 	var got *mapping
 	go func() {
 		var err error
-		got, err = reg.lookup(context.Background(), key)
+		got, err = reg.lookup(context.Background(), key, false)
 		second <- err
 	}()
 	time.Sleep(20 * time.Millisecond) // let the second call wait on the first build
@@ -293,11 +293,11 @@ func TestRegistryBuildPanicReleasesWaiters(t *testing.T) {
 	key := registryKey{binding: b, tenant: "acme"}
 	func() {
 		defer func() { _ = recover() }()
-		_, _ = reg.lookup(context.Background(), key)
+		_, _ = reg.lookup(context.Background(), key, false)
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if _, err := reg.lookup(ctx, key); err != nil {
+	if _, err := reg.lookup(ctx, key, false); err != nil {
 		t.Fatalf("lookup after a panicked build: %v", err)
 	}
 }

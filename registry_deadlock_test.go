@@ -35,6 +35,7 @@ func TestRegistryBuildInTxDoesNotWaitForOthers(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg.MaxConns = o.maxConns
+			cfg.CreateCatalog = true
 			db, err := tenantmap.OpenConfig(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)

@@ -13,7 +13,7 @@ func ExampleTable_Upsert() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "tenantmap-example-")
 	defer os.RemoveAll(dir)
-	db, err := tenantmap.Open(ctx, "sqlite:"+filepath.Join(dir, "app.db"))
+	db, err := tenantmap.OpenConfig(ctx, &tenantmap.Config{Driver: "sqlite", DSN: filepath.Join(dir, "app.db"), CreateCatalog: true})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -60,7 +60,7 @@ func ExampleDB_InTx() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "tenantmap-example-")
 	defer os.RemoveAll(dir)
-	db, err := tenantmap.Open(ctx, "sqlite:"+filepath.Join(dir, "app.db"))
+	db, err := tenantmap.OpenConfig(ctx, &tenantmap.Config{Driver: "sqlite", DSN: filepath.Join(dir, "app.db"), CreateCatalog: true})
 	if err != nil {
 		fmt.Println(err)
 		return
